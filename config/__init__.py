@@ -1,0 +1,1 @@
+"""Pydantic models for settings, dataset schemas and job configurations."""

@@ -1,0 +1,1 @@
+"""Reading, type inference, timestamp handling, cleaning and the reversible pipeline."""

@@ -1,0 +1,102 @@
+"""Column kind inference from string values. Depends only on the multiset of values, so it is
+stable under row order.
+
+Rules, applied to the non-missing values of a column (after trimming and missing markers):
+1. No values: ``categorical`` (flagged all-missing).
+2. Every value one of a boolean pair (true/false, yes/no, y/n, t/f, 1/0, ja/nein, wahr/falsch,
+   in any case): ``boolean``.
+3. At least 99% integers without leading zeros: ``integer`` - unless every value is distinct,
+   there are at least 20, and they span at most 1.5x their count (consecutive keys): ``id``.
+   Integers with leading zeros (``007``) are codes: ``categorical`` or ``id``.
+4. At least 99% numbers with a fraction (in the file's decimal separator): ``decimal``.
+5. At least 95% dates in one or more detected formats: ``date``, or ``datetime`` when the
+   dominant format has a time of day.
+6. Strings: ``id`` when every value is distinct, there are at least 20 and they contain no
+   spaces; ``text`` when the mean length exceeds 30 characters and more than half the values
+   are distinct; else ``categorical``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from config.schema import ColumnKind, ColumnSpec, DatasetSchema
+from preprocessing.timestamps import compile_pattern, detect_patterns
+
+BOOLEAN_PAIRS = [
+    {"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}, {"1", "0"}, {"ja", "nein"},
+    {"wahr", "falsch"}, {"1.0", "0.0"},
+]
+NUMERIC_SHARE = 0.99
+DATE_SHARE = 0.95
+ID_MIN_ROWS = 20
+TEXT_MIN_MEAN_LENGTH = 30
+_DATE_SAMPLE = 2000
+
+_INT = {".": re.compile(r"^[+-]?(0|[1-9]\d*)$"), ",": re.compile(r"^[+-]?(0|[1-9]\d*)$")}
+_LEADING_ZERO = re.compile(r"^0\d+$")
+_DEC = {
+    ".": re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"),
+    ",": re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?$|^[+-]?,\d+$"),
+}
+
+
+def infer_column(values: pd.Series, decimal: str = ".") -> ColumnSpec:
+    """Infer the spec of one column from its non-missing, trimmed string values."""
+    n = len(values)
+    if n == 0:
+        return ColumnSpec(kind=ColumnKind.CATEGORICAL)
+    distinct = pd.Series(values.unique(), dtype=object)
+    lowered = set(distinct.str.lower())
+    if len(lowered) <= 2 and any(lowered <= pair for pair in BOOLEAN_PAIRS) and len(lowered) == 2:
+        return ColumnSpec(kind=ColumnKind.BOOLEAN)
+    is_int = values.str.match(_INT[decimal])
+    if is_int.mean() >= NUMERIC_SHARE:
+        if distinct.size == n and n >= ID_MIN_ROWS:
+            ints = pd.to_numeric(values[is_int], errors="coerce")
+            if ints.max() - ints.min() + 1 <= 1.5 * n:
+                return ColumnSpec(kind=ColumnKind.ID)
+        return ColumnSpec(kind=ColumnKind.INTEGER)
+    if not values.str.match(_LEADING_ZERO).any():
+        is_dec = values.str.match(_DEC[decimal])
+        if is_dec.mean() >= NUMERIC_SHARE:
+            return ColumnSpec(kind=ColumnKind.DECIMAL)
+    temporal = _infer_temporal(distinct, values)
+    if temporal is not None:
+        return temporal
+    if distinct.size == n and n >= ID_MIN_ROWS and not distinct.str.contains(" ").any():
+        return ColumnSpec(kind=ColumnKind.ID)
+    if distinct.str.len().mean() > TEXT_MIN_MEAN_LENGTH and distinct.size > n / 2:
+        return ColumnSpec(kind=ColumnKind.TEXT)
+    return ColumnSpec(kind=ColumnKind.CATEGORICAL)
+
+
+def _infer_temporal(distinct: pd.Series, values: pd.Series) -> ColumnSpec | None:
+    if not distinct.str.contains(r"\d", regex=True).all():
+        return None
+    sample = distinct.sort_values(kind="stable").iloc[:: max(1, len(distinct) // _DATE_SAMPLE)]
+    patterns = detect_patterns(sample)
+    if not patterns:
+        return None
+    covered = pd.Series(False, index=values.index)
+    for text in patterns:
+        covered |= compile_pattern(text).match(values)
+    if covered.mean() < DATE_SHARE:
+        return None
+    kind = ColumnKind.DATETIME if compile_pattern(patterns[0]).has_time else ColumnKind.DATE
+    return ColumnSpec(kind=kind, formats=patterns)
+
+
+def infer_schema(
+    frame: pd.DataFrame, markers: set[str], decimal: str = ".", trim: bool = True
+) -> DatasetSchema:
+    """Infer a full schema for a DataFrame of strings."""
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].astype(object)
+        if trim:
+            values = values.str.strip()
+        columns[name] = infer_column(values[~values.isin(markers)], decimal)
+    return DatasetSchema(columns=columns)

@@ -1,0 +1,187 @@
+"""The base class of the per-column steps and the shared fast formatting helpers."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from config.schema import ColumnSpec
+from preprocessing.cleaning import split_missing
+from preprocessing.errors import NotFittedError
+from preprocessing.report import ColumnReport
+
+ModelType = Literal["numerical", "categorical"]
+MISSING_TOKEN = "\x00missing"
+PRESENT, ABSENT = "present", "missing"
+
+
+class ColumnStep(ABC):
+    """One column: ``fit`` learns from strings, ``transform`` gives model columns,
+    ``inverse_transform`` turns model columns back into strings (None = missing)."""
+
+    registry: ClassVar[dict[str, type[ColumnStep]]] = {}
+    step_name: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step_name" in cls.__dict__:
+            ColumnStep.registry[cls.step_name] = cls
+
+    def __init__(self, name: str, spec: ColumnSpec, model_name: str, markers: set[str],
+                 trim: bool = True, *, decimal: str = ".", max_levels: int = 1000,
+                 unify: bool = False) -> None:
+        self.decimal = decimal
+        self.max_levels = max_levels
+        self.unify = unify
+        self.name = name
+        self.spec = spec
+        self.model_name = model_name
+        self.markers = markers
+        self.trim = trim
+        self.fitted_ = False
+        self.marker_ = ""
+        self.missing_rate_ = 0.0
+        self.report_ = ColumnReport(name=name, kind=spec.kind.value if spec.kind else "?")
+
+    # -- public API ---------------------------------------------------------------------------
+    def fit(self, raw: pd.Series) -> ColumnStep:
+        """Learn this column's state from its raw strings."""
+        values, missing, self.marker_ = split_missing(raw, self.markers, self.trim)
+        self.report_.rows = len(raw)
+        self.report_.missing_marker = self.marker_
+        self._fit(values)
+        self.fitted_ = True
+        return self
+
+    def transform(self, raw: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
+        """Model columns for these raw strings."""
+        self._check_fitted()
+        values, _, _ = split_missing(raw, self.markers, self.trim)
+        return self._transform(values, rng)
+
+    def inverse_transform(self, model: pd.DataFrame, rng: np.random.Generator,
+                          decimal: str = ".") -> pa.Array:
+        """Strings (null = missing) from model columns."""
+        self._check_fitted()
+        return self._inverse(model, rng, decimal)
+
+    def model_columns(self) -> dict[str, ModelType]:
+        """Names and types of the columns this step hands to the synthesizer."""
+        return {}
+
+    def to_state(self) -> dict[str, Any]:
+        """Fitted state as JSON-compatible data."""
+        self._check_fitted()
+        return {"step": self.step_name, "name": self.name, "model_name": self.model_name,
+                "spec": self.spec.model_dump(mode="json", exclude_none=True),
+                "markers": sorted(self.markers), "trim": self.trim, "marker": self.marker_,
+                "options": {"decimal": self.decimal, "max_levels": self.max_levels,
+                            "unify": self.unify},
+                "missing_rate": self.missing_rate_, "report": self.report_.model_dump(),
+                "state": self._state()}
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> ColumnStep:
+        """Rebuild a fitted step from ``to_state`` output."""
+        step_cls = ColumnStep.registry[data["step"]]
+        step = step_cls(data["name"], ColumnSpec.model_validate(data["spec"]), data["model_name"],
+                        set(data["markers"]), data["trim"], **data["options"])
+        step.marker_ = data["marker"]
+        step.missing_rate_ = data["missing_rate"]
+        step.report_ = ColumnReport.model_validate(data["report"])
+        step._load_state(data["state"])
+        step.fitted_ = True
+        return step
+
+    # -- for subclasses -----------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, values: pd.Series) -> None: ...
+
+    @abstractmethod
+    def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]: ...
+
+    @abstractmethod
+    def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
+        ...
+
+    @abstractmethod
+    def _state(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _load_state(self, state: dict[str, Any]) -> None: ...
+
+    def _check_fitted(self) -> None:
+        if not self.fitted_:
+            raise NotFittedError("preprocessing step used before fit", column=self.name)
+
+    def _random_missing(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Missing mask at the learned rate, for columns whose missingness is not modelled."""
+        if self.missing_rate_ <= 0:
+            return np.zeros(n, dtype=bool)
+        return rng.random(n) < self.missing_rate_
+
+
+def with_missing(text: pa.Array, missing: np.ndarray) -> pa.Array:
+    """Null out the entries flagged missing."""
+    if not missing.any():
+        return text
+    return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
+
+
+def format_integers(values: np.ndarray) -> pa.Array:
+    """Integers (float or int array) as strings, no ``.0``."""
+    return pc.cast(pa.array(np.asarray(values).astype("int64")), pa.string())
+
+
+def format_fixed(values: np.ndarray, places: int, decimal: str = ".",
+                 strip_zeros: bool = False, min_places: int = 0) -> pa.Array:
+    """Numbers with a fixed number of decimal places, vectorised (no per-value Python)."""
+    x = np.asarray(values, dtype=float)
+    scale = 10.0**places
+    if np.nanmax(np.abs(x), initial=0.0) * scale >= 9e18:
+        fmt = f"{{:.{places}f}}"
+        text = pa.array([fmt.format(v) for v in x])
+        if decimal != ".":
+            text = pc.replace_substring(text, ".", decimal)
+        return text
+    scaled = np.round(x * scale).astype("int64")
+    negative = scaled < 0
+    digits = pc.cast(pa.array(np.abs(scaled)), pa.string())
+    if places == 0:
+        text = digits
+    else:
+        digits = pc.utf8_lpad(digits, places + 1, "0")
+        whole = pc.utf8_slice_codeunits(digits, 0, -places)
+        frac = pc.utf8_slice_codeunits(digits, -places)
+        if strip_zeros:
+            frac = pc.utf8_rtrim(frac, "0")
+            if min_places:
+                frac = pc.utf8_rpad(frac, min_places, "0")
+            joined = pc.binary_join_element_wise(whole, frac, decimal)
+            text = pc.if_else(pc.equal(frac, ""), whole, joined)
+        else:
+            text = pc.binary_join_element_wise(whole, frac, decimal)
+    if negative.any():
+        text = pc.if_else(pa.array(negative), pc.binary_join_element_wise("-", text, ""), text)
+    return text
+
+
+def missing_indicator(missing: pd.Series | np.ndarray) -> pd.Series:
+    """The categorical indicator column through which synthesizers model missingness."""
+    return pd.Series(np.where(np.asarray(missing), ABSENT, PRESENT), dtype=object)
+
+
+def fill_from_observed(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Replace NaN with values drawn from the observed ones (keeps the marginal intact)."""
+    nan = np.isnan(x)
+    if nan.any() and (~nan).any():
+        x = x.copy()
+        x[nan] = rng.choice(x[~nan], size=int(nan.sum()))
+    elif nan.all():
+        x = np.zeros_like(x)
+    return x

@@ -1,0 +1,93 @@
+"""Categorical and boolean columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from preprocessing.cleaning import unify_variants
+from preprocessing.steps.base import MISSING_TOKEN, ColumnStep, ModelType, with_missing
+
+POOLED_TOKEN = "\x00pooled"
+
+
+class CategoricalStep(ColumnStep):
+    """Levels keep their spelling; missing is a level of its own, so it is modelled jointly.
+
+    Beyond ``max_levels`` distinct levels the rarest are pooled into one modelled level and
+    drawn back from their observed frequencies, which bounds model size for 50,000-level
+    columns.
+    """
+
+    step_name = "categorical"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mapping_: dict[str, str] = {}
+        self.pooled_: dict[str, int] = {}
+        self.levels_: list[str] = []
+
+    def _clean(self, values: pd.Series) -> tuple[pd.Series, int]:
+        if self.mapping_:
+            values = values.map(lambda v: self.mapping_.get(v, v) if v is not None else None)
+        coerced = 0
+        if self.spec.categories is not None:
+            allowed = values.isin(self.spec.categories) | values.isna()
+            coerced = int((~allowed).sum())
+            values = values.where(allowed, None)
+        return values, coerced
+
+    def _fit(self, values: pd.Series) -> None:
+        r = self.report_
+        if self.unify or self.spec.unify_variants:
+            self.mapping_, r.variants_unified = unify_variants(values)
+            if r.variants_unified:
+                r.actions.append("case/spacing variants merged into the commonest spelling")
+        values, r.coerced_to_missing = self._clean(values)
+        counts = values.value_counts(dropna=True)
+        counts = counts.sort_values(ascending=False, kind="stable")
+        order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        keep = order if len(order) <= self.max_levels else order[: self.max_levels - 1]
+        self.levels_ = [str(k) for k, _ in keep]
+        self.pooled_ = {str(k): int(v) for k, v in order[len(keep):]}
+        r.distinct_levels = len(order)
+        r.pooled_levels = len(self.pooled_)
+        if self.pooled_:
+            r.actions.append(f"{len(self.pooled_)} rarest levels modelled as one pooled level")
+        r.missing = int(values.isna().sum())
+        self.missing_rate_ = r.missing / len(values) if len(values) else 0.0
+
+    def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
+        values, _ = self._clean(values)
+        out = values.astype(object)
+        if self.pooled_:
+            out = out.where(~out.isin(self.pooled_.keys()), POOLED_TOKEN)
+        out = out.where(out.notna(), MISSING_TOKEN)
+        return {self.model_name: out.reset_index(drop=True)}
+
+    def model_columns(self) -> dict[str, ModelType]:
+        return {self.model_name: "categorical"}
+
+    def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
+        values = model[self.model_name].astype(object).to_numpy()
+        missing = values == MISSING_TOKEN
+        pooled = values == POOLED_TOKEN
+        if pooled.any():
+            names = list(self.pooled_)
+            weights = np.array(list(self.pooled_.values()), dtype=float)
+            values = values.copy()
+            values[pooled] = rng.choice(names, size=int(pooled.sum()), p=weights / weights.sum())
+        values = np.where(missing, "", values)
+        return with_missing(pa.array(values.astype(str), type=pa.string()), missing)
+
+    def _state(self) -> dict[str, Any]:
+        return {"mapping": self.mapping_,
+                "pooled": self.pooled_, "levels": self.levels_}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.mapping_ = state["mapping"]
+        self.pooled_ = state["pooled"]
+        self.levels_ = state["levels"]

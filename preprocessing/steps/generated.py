@@ -1,0 +1,222 @@
+"""Columns that are not modelled but generated: constants, identifiers and free text.
+
+Identifiers and text are never copied from the input: generated values are checked against
+salted hashes of the original values (the values themselves are not kept in the state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from preprocessing.steps.base import ColumnStep, format_integers, with_missing
+
+_CLASSES = {"d": string.digits, "u": string.ascii_uppercase, "l": string.ascii_lowercase}
+_LOREM = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+          "incididunt ut labore et dolore magna aliqua").split()
+MIN_WORD_ROWS = 5  # a word must occur in this many rows to be used in generated text
+
+
+def _digest(salt: str, value: str) -> str:
+    return hashlib.sha256((salt + value).encode("utf-8")).hexdigest()[:16]
+
+
+class _HashedOriginals(ColumnStep):
+    """Keeps salted hashes of the original values so outputs can be checked for copies."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.salt_ = ""
+        self.hashes_: set[str] = set()
+
+    def _remember(self, values: pd.Series) -> None:
+        self.salt_ = secrets.token_hex(8)
+        self.hashes_ = {_digest(self.salt_, v) for v in values.dropna().unique()}
+        self.missing_rate_ = float(values.isna().mean()) if len(values) else 0.0
+        self.report_.missing = int(values.isna().sum())
+
+    def is_original(self, value: str) -> bool:
+        """Whether a value occurs in the input (by hash)."""
+        return _digest(self.salt_, value) in self.hashes_
+
+    def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
+        return {}
+
+    def _hash_state(self) -> dict[str, Any]:
+        return {"salt": self.salt_, "hashes": sorted(self.hashes_)}
+
+    def _load_hashes(self, state: dict[str, Any]) -> None:
+        self.salt_ = state["salt"]
+        self.hashes_ = set(state["hashes"])
+
+
+class ConstantStep(ColumnStep):
+    """A column with at most one distinct value: reproduced with its missing rate."""
+
+    step_name = "constant"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.value_: str | None = None
+
+    def _fit(self, values: pd.Series) -> None:
+        present = values.dropna()
+        self.value_ = str(present.iloc[0]) if len(present) else None
+        self.missing_rate_ = float(values.isna().mean()) if len(values) else 0.0
+        self.report_.missing = int(values.isna().sum())
+        self.report_.actions.append(
+            "all values missing: reproduced empty" if self.value_ is None
+            else "constant column: not modelled, reproduced as is"
+        )
+
+    def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
+        return {}
+
+    def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
+        n = len(model)
+        if self.value_ is None:
+            return pa.nulls(n, pa.string())
+        return with_missing(pa.array([self.value_] * n, pa.string()), self._random_missing(n, rng))
+
+    def _state(self) -> dict[str, Any]:
+        return {"value": self.value_}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.value_ = state["value"]
+
+
+class IdStep(_HashedOriginals):
+    """Identifiers: regenerated in the original shape, never an original value."""
+
+    step_name = "id"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.numeric_ = False
+        self.next_ = 0
+        self.template_: list[str] = []
+
+    def _fit(self, values: pd.Series) -> None:
+        self._remember(values)
+        present = values.dropna().astype(str)
+        self.numeric_ = bool(len(present)) and bool(present.str.fullmatch(r"[1-9]\d*|0").all())
+        if self.numeric_:
+            self.next_ = int(pd.to_numeric(present).max()) + 1
+        else:
+            self.template_ = _template(present)
+        self.report_.actions.append("identifier: regenerated, never copied")
+
+    def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
+        n = len(model)
+        missing = self._random_missing(n, rng)
+        if self.numeric_:
+            text = format_integers(np.arange(self.next_, self.next_ + n))
+        else:
+            text = pa.array(self._generate(n, rng), pa.string())
+        return with_missing(text, missing)
+
+    def _generate(self, n: int, rng: np.random.Generator) -> list[str]:
+        out: list[str] = []
+        seen: set[str] = set()
+        template = self.template_ or ["u"] * 8
+        while len(out) < n:
+            chars = [
+                part[1:] if part.startswith("=") else _CLASSES[part][rng.integers(len(_CLASSES[part]))]
+                for part in template
+            ]
+            value = "".join(chars)
+            if value in seen or self.is_original(value):
+                template = [*template, "d"] if len(seen) > 4 * n else template
+                continue
+            seen.add(value)
+            out.append(value)
+        return out
+
+    def _state(self) -> dict[str, Any]:
+        return {"numeric": self.numeric_, "next": self.next_, "template": self.template_,
+                **self._hash_state()}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.numeric_, self.next_, self.template_ = state["numeric"], state["next"], state["template"]
+        self._load_hashes(state)
+
+
+def _template(values: pd.Series) -> list[str]:
+    """Per position: a character class (d, u, l) or a literal ('=x') constant in all values."""
+    if values.empty:
+        return []
+    length = Counter(values.str.len()).most_common(1)[0][0]
+    same = values[values.str.len() == length]
+    template: list[str] = []
+    for i in range(length):
+        chars = set(same.str[i])
+        if len(chars) == 1 and not next(iter(chars)).isalnum():
+            template.append("=" + next(iter(chars)))
+        elif all(c.isdigit() for c in chars):
+            template.append("d")
+        elif all(c.isupper() for c in chars):
+            template.append("u")
+        elif all(c.islower() for c in chars):
+            template.append("l")
+        elif all(c.isalpha() for c in chars):
+            template.append("u" if sum(c.isupper() for c in chars) * 2 >= len(chars) else "l")
+        else:
+            template.append("d" if sum(c.isdigit() for c in chars) * 2 >= len(chars) else "u")
+    return template
+
+
+class TextStep(_HashedOriginals):
+    """Free text: new word sequences from words common to many rows; never an input value."""
+
+    step_name = "text"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.words_: dict[str, int] = {}
+        self.lengths_: dict[str, int] = {}
+
+    def _fit(self, values: pd.Series) -> None:
+        self._remember(values)
+        present = values.dropna().astype(str)
+        tokens = present.str.split()
+        rows_per_word: Counter[str] = Counter()
+        for words in tokens:
+            rows_per_word.update(set(words))
+        self.words_ = {w: c for w, c in rows_per_word.items() if c >= MIN_WORD_ROWS}
+        self.lengths_ = {str(k): int(v) for k, v in Counter(tokens.str.len()).items()}
+        self.report_.actions.append(
+            f"free text: generated from words found in at least {MIN_WORD_ROWS} rows, never copied"
+        )
+
+    def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
+        n = len(model)
+        missing = self._random_missing(n, rng)
+        vocab = list(self.words_) or _LOREM
+        weights = np.array([self.words_.get(w, 1) for w in vocab], dtype=float)
+        weights /= weights.sum()
+        lengths = np.array([int(k) for k in self.lengths_] or [5])
+        lweights = np.array(list(self.lengths_.values()) or [1], dtype=float)
+        counts = rng.choice(lengths, size=n, p=lweights / lweights.sum())
+        out = []
+        for k in counts:
+            while True:
+                text = " ".join(rng.choice(vocab, size=max(int(k), 1), p=weights))
+                if not self.is_original(text):
+                    break
+                k += 1
+            out.append(text)
+        return with_missing(pa.array(out, pa.string()), missing)
+
+    def _state(self) -> dict[str, Any]:
+        return {"words": self.words_, "lengths": self.lengths_, **self._hash_state()}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.words_, self.lengths_ = state["words"], state["lengths"]
+        self._load_hashes(state)

@@ -1,0 +1,1 @@
+"""Synthesizers: a base class, one module per model, and one explicit registry."""

@@ -1,0 +1,85 @@
+"""Parameter models of the registered synthesizers (pure pydantic: importable without SDV)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Distribution = Literal["empirical", "norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde"]
+LayerSizes = tuple[int, ...]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GaussianCopulaParams(_Params):
+    """Gaussian copula: per-column marginals joined by a correlation matrix."""
+
+    default_distribution: Distribution = Field(
+        "empirical",
+        description="marginal of numeric columns: 'empirical' (interpolated quantiles, exact "
+        "shapes, fast) or one of SDV's parametric families (SDV's own default is 'beta')",
+    )
+    numerical_distributions: dict[str, Distribution] = Field(
+        default_factory=dict, description="per-column marginal, by column name"
+    )
+
+
+class _NeuralParams(_Params):
+    epochs: int = Field(300, ge=1, le=10_000, description="passes over the training rows")
+    batch_size: int = Field(500, ge=10, le=50_000, description="rows per gradient step")
+    embedding_dim: int = Field(128, ge=2, le=1024, description="size of the latent vector")
+
+
+def _layers(default: LayerSizes, what: str) -> LayerSizes:
+    return Field(default, min_length=1, max_length=8, description=f"{what} layer sizes")
+
+
+class CTGANParams(_NeuralParams):
+    """Conditional GAN (Xu et al., 2019) as implemented by SDV/CTGAN."""
+
+    generator_dim: LayerSizes = _layers((256, 256), "generator")
+    discriminator_dim: LayerSizes = _layers((256, 256), "discriminator")
+    generator_lr: float = Field(2e-4, gt=0, le=1)
+    generator_decay: float = Field(1e-6, ge=0, le=1)
+    discriminator_lr: float = Field(2e-4, gt=0, le=1)
+    discriminator_decay: float = Field(1e-6, ge=0, le=1)
+    discriminator_steps: int = Field(1, ge=1, le=20)
+    log_frequency: bool = True
+    pac: int = Field(10, ge=1, le=100, description="rows the discriminator sees together")
+
+    @model_validator(mode="after")
+    def _batch_multiple_of_pac(self) -> CTGANParams:
+        if self.batch_size % self.pac:
+            raise ValueError("batch_size must be a multiple of pac")
+        for size in (*self.generator_dim, *self.discriminator_dim):
+            if not 1 <= size <= 4096:
+                raise ValueError("layer sizes must be between 1 and 4096")
+        return self
+
+
+class TVAEParams(_NeuralParams):
+    """Tabular variational autoencoder as implemented by SDV/CTGAN."""
+
+    compress_dims: LayerSizes = _layers((128, 128), "encoder")
+    decompress_dims: LayerSizes = _layers((128, 128), "decoder")
+    l2scale: float = Field(1e-5, ge=0, le=1)
+    loss_factor: float = Field(2.0, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _layer_sizes(self) -> TVAEParams:
+        for size in (*self.compress_dims, *self.decompress_dims):
+            if not 1 <= size <= 4096:
+                raise ValueError("layer sizes must be between 1 and 4096")
+        return self
+
+
+class CopulaGANParams(CTGANParams):
+    """CTGAN on columns first mapped through fitted marginals (SDV's CopulaGAN)."""
+
+    default_distribution: Literal["norm", "beta", "truncnorm", "uniform", "gamma",
+                                  "gaussian_kde"] = "beta"
+    numerical_distributions: dict[str, Literal["norm", "beta", "truncnorm", "uniform", "gamma",
+                                               "gaussian_kde"]] = Field(default_factory=dict)
