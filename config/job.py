@@ -57,7 +57,9 @@ class JobConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     synthesizer: SynthesizerSpec = Field(default_factory=SynthesizerSpec)
-    num_rows: int | None = Field(None, ge=1, description="rows to generate; default: input rows")
+    num_rows: int | None = Field(
+        None, ge=1, le=100_000_000, description="rows to generate; default: input rows"
+    )
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dataset_schema: DatasetSchema | None = Field(None, alias="schema")
     cleaning: CleaningOptions = Field(default_factory=CleaningOptions)

@@ -11,22 +11,36 @@ import yaml
 from config.errors import ConfigError
 
 DEFAULT_MAX_CONFIG_BYTES = 1024 * 1024
-_MAX_ALIASES = 100
+MAX_EXPANDED_NODES = 100_000
 
 
 class _CappedSafeLoader(yaml.SafeLoader):
-    """SafeLoader that also refuses alias bombs (many anchors expanding exponentially)."""
+    """SafeLoader that also refuses alias bombs: documents whose aliases expand to more than
+    ``MAX_EXPANDED_NODES`` nodes (the "billion laughs" of YAML)."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._aliases_seen = 0
+    def compose_document(self) -> Any:  # type: ignore[override]
+        node = super().compose_document()
+        if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes (alias bomb)"
+            )
+        return node
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            self._aliases_seen += 1
-            if self._aliases_seen > _MAX_ALIASES:
-                raise ConfigError(f"YAML uses more than {_MAX_ALIASES} aliases")
-        return super().compose_node(parent, index)
+
+def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+    """Node count with every alias expanded, computed once per distinct node."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # guards against recursive structures
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[key] = min(size, MAX_EXPANDED_NODES + 1)
+    return memo[key]
 
 
 def load_document(text: str | bytes, *, max_bytes: int = DEFAULT_MAX_CONFIG_BYTES) -> Any:

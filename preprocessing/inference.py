@@ -5,15 +5,17 @@ Rules, applied to the non-missing values of a column (after trimming and missing
 1. No values: ``categorical`` (flagged all-missing).
 2. Every value one of a boolean pair (true/false, yes/no, y/n, t/f, 1/0, ja/nein, wahr/falsch,
    in any case): ``boolean``.
-3. At least 99% integers without leading zeros: ``integer`` - unless every value is distinct,
-   there are at least 20, and they span at most 1.5x their count (consecutive keys): ``id``.
+3. At least 99% integers without leading zeros: ``integer`` - unless every value is distinct
+   and there are at least 20: then they are keys, ``id`` (override the kind to keep an
+   all-distinct measurement as ``integer``).
    Integers with leading zeros (``007``) are codes: ``categorical`` or ``id``.
 4. At least 99% numbers with a fraction (in the file's decimal separator): ``decimal``.
 5. At least 95% dates in one or more detected formats: ``date``, or ``datetime`` when the
    dominant format has a time of day.
-6. Strings: ``id`` when every value is distinct, there are at least 20 and they contain no
-   spaces; ``text`` when the mean length exceeds 30 characters and more than half the values
-   are distinct; else ``categorical``.
+6. Strings where every value is distinct and there are at least 20: ``id`` without spaces,
+   ``text`` with spaces (names, free text: never copied to the output). Else ``text`` when
+   the mean length exceeds 30 characters and more than half the values are distinct; else
+   ``categorical``.
 """
 
 from __future__ import annotations
@@ -55,9 +57,7 @@ def infer_column(values: pd.Series, decimal: str = ".") -> ColumnSpec:
     is_int = values.str.match(_INT[decimal])
     if is_int.mean() >= NUMERIC_SHARE:
         if distinct.size == n and n >= ID_MIN_ROWS:
-            ints = pd.to_numeric(values[is_int], errors="coerce")
-            if ints.max() - ints.min() + 1 <= 1.5 * n:
-                return ColumnSpec(kind=ColumnKind.ID)
+            return ColumnSpec(kind=ColumnKind.ID)
         return ColumnSpec(kind=ColumnKind.INTEGER)
     if not values.str.match(_LEADING_ZERO).any():
         is_dec = values.str.match(_DEC[decimal])
@@ -66,8 +66,9 @@ def infer_column(values: pd.Series, decimal: str = ".") -> ColumnSpec:
     temporal = _infer_temporal(distinct, values)
     if temporal is not None:
         return temporal
-    if distinct.size == n and n >= ID_MIN_ROWS and not distinct.str.contains(" ").any():
-        return ColumnSpec(kind=ColumnKind.ID)
+    if distinct.size == n and n >= ID_MIN_ROWS:
+        spaced = distinct.str.contains(" ", regex=False).any()
+        return ColumnSpec(kind=ColumnKind.TEXT if spaced else ColumnKind.ID)
     if distinct.str.len().mean() > TEXT_MIN_MEAN_LENGTH and distinct.size > n / 2:
         return ColumnSpec(kind=ColumnKind.TEXT)
     return ColumnSpec(kind=ColumnKind.CATEGORICAL)

@@ -149,7 +149,7 @@ class IdStep(_HashedOriginals):
 
 
 def _template(values: pd.Series) -> list[str]:
-    """Per position: a character class (d, u, l) or a literal ('=x') constant in all values."""
+    """Per position: a literal ('=x') if constant in all values, else a class (d, u, l)."""
     if values.empty:
         return []
     length = Counter(values.str.len()).most_common(1)[0][0]
@@ -157,7 +157,7 @@ def _template(values: pd.Series) -> list[str]:
     template: list[str] = []
     for i in range(length):
         chars = set(same.str[i])
-        if len(chars) == 1 and not next(iter(chars)).isalnum():
+        if len(chars) == 1 and len(same) > 1:
             template.append("=" + next(iter(chars)))
         elif all(c.isdigit() for c in chars):
             template.append("d")
