@@ -341,7 +341,7 @@ def synthesis_table(runs: list[dict[str, Any]], epochs: int) -> list[str]:
             _num(fid[0]), _num(fid[1]), _num(_get(r, "ceiling", "score")),
             _num(_diff(fid[1], fid[0])),
             " / ".join(_num(x) for x in (sdv.get("ims"), ours.get("ims"), r.get("ims_holdout"))),
-            " / ".join(_num(side.get("dcr_share")) for side in (sdv, ours)),
+            " / ".join(_num(_get(side, "dcr_share", "share")) for side in (sdv, ours)),
             " / ".join(_num(side.get("tstr")) for side in (sdv, ours))
             + f" ({r.get('metric', '?')})",
             _num(r.get("trtr")),

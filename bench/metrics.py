@@ -142,17 +142,22 @@ def _nearest(query: _Encoded, ref: _Encoded, chunk: int = 256) -> np.ndarray:
 
 
 def dcr_share(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame,
-              kinds: Kinds, seed: int, max_rows: int = 2000) -> float:
-    """Share of synthetic rows closer to training than to holdout rows (ties count half)."""
+              kinds: Kinds, seed: int, max_rows: int = 2000,
+              repeats: int = 5) -> dict[str, float]:
+    """Share of synthetic rows closer to training than to holdout rows (ties count half),
+    averaged over ``repeats`` draws of the equal-size reference samples, with its spread."""
     if synthetic.empty:
-        return math.nan
+        return {"share": math.nan, "sd": math.nan}
     n_ref = min(len(holdout), len(train), max_rows)
-    train_ref = train.sample(n_ref, random_state=seed)
-    hold_ref = holdout.sample(n_ref, random_state=seed)
     query = synthetic.sample(min(len(synthetic), max_rows), random_state=seed)
-    q, t, h = _encode_all([query, train_ref, hold_ref], kinds, train)
-    d_train, d_hold = _nearest(q, t), _nearest(q, h)
-    return float(np.mean(d_train < d_hold) + 0.5 * np.mean(d_train == d_hold))
+    shares = []
+    for i in range(repeats):
+        train_ref = train.sample(n_ref, random_state=seed + i)
+        hold_ref = holdout.sample(n_ref, random_state=seed + i)
+        q, t, h = _encode_all([query, train_ref, hold_ref], kinds, train)
+        d_train, d_hold = _nearest(q, t), _nearest(q, h)
+        shares.append(np.mean(d_train < d_hold) + 0.5 * np.mean(d_train == d_hold))
+    return {"share": float(np.mean(shares)), "sd": float(np.std(shares))}
 
 
 def _features(fit: pd.DataFrame, other: pd.DataFrame, target: str,

@@ -109,7 +109,8 @@ class Synthesizer(ABC):
         self._check_fitted()
         if num_rows < 0:
             raise SynthesizerError("the number of rows must not be negative")
-        self._limit_threads()
+        # one thread while sampling: float reductions then give the same bits on any machine
+        self._limit_threads(1)
         base = self.seed if seed is None else seed
         done, index = 0, 0
         while done < num_rows:
@@ -169,7 +170,7 @@ class Synthesizer(ABC):
         if not self.fitted_:
             raise NotFittedError(f"the {self.name} synthesizer must be fitted before sampling")
 
-    def _limit_threads(self) -> None:
+    def _limit_threads(self, threads: int | None = None) -> None:
         torch = _loaded_torch()
         if torch is not None:
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(threads or self.threads)

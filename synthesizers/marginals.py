@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 GRID_POINTS = 1001
+ROWS_PER_GRID_POINT = 5  # grid points are interpolated between rows, never one row's value
 _EPS = 1e-6
 
 
@@ -29,7 +30,8 @@ class EmpiricalMarginals:
         """Learn quantile grids and level frequencies."""
         for col in numeric:
             x = data[col].to_numpy(float)
-            probs = np.linspace(0, 1, min(GRID_POINTS, max(len(x), 2)))
+            points = min(GRID_POINTS, max(len(x) // ROWS_PER_GRID_POINT, 2))
+            probs = np.linspace(0, 1, points)
             self.numeric_[col] = np.quantile(x, probs).tolist()
         for col in categorical:
             counts = data[col].astype(str).value_counts()
