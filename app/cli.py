@@ -33,12 +33,18 @@ def _known_errors() -> tuple[type[Exception], ...]:
 def _parse_param(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--param expects key=value, got an argument without '='")
+        raise ConfigError("--param expects key=value, got an argument without '='")
     return key.strip(), load_document(raw) if raw.strip() else ""
 
 
-def _job_config(config: Path | None, synthesizer: str | None, params: tuple[str, ...],
-                rows: int | None, seed: int | None, settings: Settings) -> JobConfig:
+def _job_config(
+    config: Path | None,
+    synthesizer: str | None,
+    params: tuple[str, ...],
+    rows: int | None,
+    seed: int | None,
+    settings: Settings,
+) -> JobConfig:
     data: dict[str, Any] = {}
     if config is not None:
         loaded = load_file(config, max_bytes=settings.limits.max_config_bytes)
@@ -68,21 +74,47 @@ def main() -> None:
 
 @main.command()
 @click.argument("input_path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="output file; its suffix may pick the format (.csv .tsv .xlsx .parquet .json)")
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
-              help="job configuration (YAML/JSON)")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="output file; its suffix may pick the format (.csv .tsv .xlsx .parquet .json)",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="job configuration (YAML/JSON)",
+)
 @click.option("--synthesizer", help="registered synthesizer name (see 'synthesizers')")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="synthesizer parameter, repeatable (values are YAML: epochs=10)")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="synthesizer parameter, repeatable (values are YAML: epochs=10)",
+)
 @click.option("--rows", type=int, help="number of synthetic rows (default: as many as the input)")
-@click.option("--seed", type=int, help="random seed; same input, config and seed give the same bytes")
-@click.option("--save-model", type=click.Path(path_type=Path, dir_okay=False),
-              help="also write the fitted model to this file (no training rows inside)")
+@click.option(
+    "--seed", type=int, help="random seed; same input, config and seed give the same bytes"
+)
+@click.option(
+    "--save-model",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="also write the fitted model to this file (no training rows inside)",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def synthesize(input_path: Path, output: Path, config: Path | None, synthesizer: str | None,
-               params: tuple[str, ...], rows: int | None, seed: int | None,
-               save_model: Path | None, quiet: bool) -> None:
+def synthesize(
+    input_path: Path,
+    output: Path,
+    config: Path | None,
+    synthesizer: str | None,
+    params: tuple[str, ...],
+    rows: int | None,
+    seed: int | None,
+    save_model: Path | None,
+    quiet: bool,
+) -> None:
     """Learn INPUT and write a synthetic table to OUTPUT."""
     from jobs.synthesis import synthesize as run
     from synthesizers.progress import Progress
@@ -90,7 +122,7 @@ def synthesize(input_path: Path, output: Path, config: Path | None, synthesizer:
     settings = Settings()
     try:
         job = _job_config(config, synthesizer, params, rows, seed, settings)
-        bar = _ProgressBar(disabled=quiet)
+        bar = _ProgressBar(disabled=quiet or not sys.stderr.isatty())
 
         def report(event: Progress) -> None:
             bar.update(event)
@@ -110,8 +142,11 @@ def synthesize(input_path: Path, output: Path, config: Path | None, synthesizer:
 
 @main.command()
 @click.argument("input_path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
-              help="job configuration whose schema overrides the inferred one")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="job configuration whose schema overrides the inferred one",
+)
 def inspect(input_path: Path, config: Path | None) -> None:
     """Print the inferred schema of INPUT as YAML (edit it and pass it back as 'schema')."""
     from jobs.synthesis import inspect_table
@@ -135,19 +170,28 @@ def synthesizers(as_json: bool) -> None:
     from synthesizers.registry import REGISTRY
 
     if as_json:
-        click.echo(json.dumps({n: {"description": i.description,
-                                   "parameters": i.parameters_schema()}
-                               for n, i in REGISTRY.items()}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    n: {"description": i.description, "parameters": i.parameters_schema()}
+                    for n, i in REGISTRY.items()
+                },
+                indent=2,
+            )
+        )
         return
     for name, info in REGISTRY.items():
         click.echo(f"{name}: {info.description}")
         schema = info.parameters_schema()
         for pname, prop in schema.get("properties", {}).items():
-            bounds = [f"{k} {prop[k]}" for k in ("minimum", "maximum", "exclusiveMinimum")
-                      if k in prop]
+            bounds = [
+                f"{k} {prop[k]}" for k in ("minimum", "maximum", "exclusiveMinimum") if k in prop
+            ]
             choices = prop.get("enum") or prop.get("additionalProperties", {}).get("enum")
             extra = "; ".join(bounds + ([f"one of {', '.join(choices)}"] if choices else []))
-            click.echo(f"    {pname} (default {prop.get('default')!r}){': ' + extra if extra else ''}")
+            click.echo(
+                f"    {pname} (default {prop.get('default')!r}){': ' + extra if extra else ''}"
+            )
 
 
 class _ProgressBar:
@@ -174,8 +218,13 @@ class _ProgressBar:
             if self.bar is not None:
                 self.bar.close()
             self.stage = event.stage
-            self.bar = tqdm(total=1000, desc=event.stage, file=sys.stderr, leave=False,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+            self.bar = tqdm(
+                total=1000,
+                desc=event.stage,
+                file=sys.stderr,
+                leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+            )
         self.bar.n = int(event.fraction * 1000)
         self.bar.set_postfix_str(event.message, refresh=True)
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -40,7 +39,6 @@ import time
 import uuid
 import warnings
 from datetime import datetime
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +51,20 @@ for _path in (REPO_ROOT, REPO_ROOT / "bench"):
         sys.path.insert(0, str(_path))
 
 import metrics  # noqa: E402
+import report_tables  # noqa: E402
 
 TARGETS = {"adult": "income", "credit_data": "Status", "polls_us_election_2016": "adjpoll_clinton"}
 NEURAL = {"ctgan", "tvae"}
-SDV_CLASSES = {"gaussian_copula": "GaussianCopulaSynthesizer", "ctgan": "CTGANSynthesizer",
-               "tvae": "TVAESynthesizer"}
+SDV_CLASSES = {
+    "gaussian_copula": "GaussianCopulaSynthesizer",
+    "ctgan": "CTGANSynthesizer",
+    "tvae": "TVAESynthesizer",
+}
 SIDES = ("sdv", "ours")
 
 
 # ----------------------------------------------------------------- worker side (subprocess)
+
 
 def _peak_mb() -> float:
     """Peak RSS of this process so far, in MB."""
@@ -96,15 +99,22 @@ def _job_config(spec: dict[str, Any], num_rows: int | None) -> Any:
     from config.job import JobConfig, SynthesizerSpec
 
     params = {"epochs": spec["epochs"]} if spec["synthesizer"] in NEURAL else {}
-    return JobConfig(synthesizer=SynthesizerSpec(name=spec["synthesizer"], params=params),
-                     seed=spec["seed"], num_rows=num_rows)
+    return JobConfig(
+        synthesizer=SynthesizerSpec(name=spec["synthesizer"], params=params),
+        seed=spec["seed"],
+        num_rows=num_rows,
+    )
 
 
-def _preload(side: str, synthesizer: str) -> None:
-    """Import the libraries a side needs, so that imports stay outside the timing."""
+def _preload(side: str, synthesizer: str, seed: int) -> None:
+    """Import the libraries a side needs (outside the timing); seed plain SDV's RNGs."""
     if side == "sdv":
         import sdv.metadata
         import sdv.single_table  # noqa: F401
+        import torch
+
+        torch.manual_seed(seed)  # plain SDV leaves torch unseeded: seed it for repeatability
+        np.random.seed(seed)
     else:
         from jobs.synthesis import synthesize  # noqa: F401
         from synthesizers.registry import get_info
@@ -114,7 +124,7 @@ def _preload(side: str, synthesizer: str) -> None:
 
 def _synth_task(spec: dict[str, Any]) -> dict[str, Any]:
     """Time one whole read -> fit -> sample -> write run of one side."""
-    _preload(spec["side"], spec["synthesizer"])
+    _preload(spec["side"], spec["synthesizer"], spec["seed"])
     start = time.perf_counter()
     if spec["side"] == "sdv":
         df = pd.read_csv(spec["train"])
@@ -123,14 +133,19 @@ def _synth_task(spec: dict[str, Any]) -> dict[str, Any]:
     from config.settings import Settings
     from jobs.synthesis import synthesize
 
-    result = synthesize(Path(spec["train"]), Path(spec["out"]),
-                        _job_config(spec, spec["rows"]), Settings(), keep_frame=False)
+    result = synthesize(
+        Path(spec["train"]),
+        Path(spec["out"]),
+        _job_config(spec, spec["rows"]),
+        Settings(),
+        keep_frame=False,
+    )
     return {"seconds": time.perf_counter() - start, "stages": result.timings}
 
 
 def _million_task(spec: dict[str, Any]) -> dict[str, Any]:
     """Fit a Gaussian copula, then time sampling ``spec['rows']`` rows to a CSV file."""
-    _preload(spec["side"], spec["synthesizer"])
+    _preload(spec["side"], spec["synthesizer"], spec["seed"])
     if spec["side"] == "sdv":
         model = _sdv_fit(pd.read_csv(spec["train"]), spec)
     else:
@@ -163,6 +178,7 @@ def run_worker(spec_path: Path) -> int:
 
 # ----------------------------------------------------------------- parent side
 
+
 def spawn(spec: dict[str, Any], tmp: Path, timeout: float) -> dict[str, Any]:
     """Run one task in a fresh Python process; its figures, or an ``error`` entry."""
     key = uuid.uuid4().hex[:8]
@@ -171,8 +187,9 @@ def spawn(spec: dict[str, Any], tmp: Path, timeout: float) -> dict[str, Any]:
     spec_path.write_text(json.dumps(spec))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_path)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
-                              check=False)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
@@ -187,14 +204,27 @@ def split(raw: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return raw.iloc[order[:n_train]], raw.iloc[order[n_train:]]
 
 
+def _scored_as_categorical(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata with PII/ID columns declared categorical, so that SDMetrics scores them."""
+    for table in metadata["tables"].values():
+        for name, spec in table["columns"].items():
+            if spec.get("sdtype") not in ("numerical", "datetime", "categorical", "boolean"):
+                table["columns"][name] = {"sdtype": "categorical"}
+    return metadata
+
+
 class Reference:
     """The real rows of one training cap, read back and aligned, with cached real-only scores."""
 
-    def __init__(self, train_csv: Path, holdout_csv: Path, target: str, seed: int) -> None:
+    def __init__(
+        self, train_csv: Path, holdout_csv: Path, target: str, seed: int, all_columns: bool
+    ) -> None:
         from sdv.metadata import Metadata
 
         train_df = pd.read_csv(train_csv)
         self.metadata = Metadata.detect_from_dataframes({"table": train_df})
+        if all_columns:
+            self.metadata = Metadata.load_from_dict(_scored_as_categorical(self.metadata.to_dict()))
         self.kinds = metrics.column_kinds(self.metadata.to_dict())
         self.train, _ = metrics.align(train_df, self.kinds)
         self.holdout, _ = metrics.align(pd.read_csv(holdout_csv), self.kinds)
@@ -210,72 +240,107 @@ class Reference:
         """All holdout-protocol figures of one synthetic table."""
         synth, unparsed = metrics.align(pd.read_csv(synthetic_csv), self.kinds)
         return {
-            "rows": len(synth), "unparsed_numbers": unparsed,
+            "rows": len(synth),
+            "unparsed_numbers": unparsed,
             "fidelity": metrics.fidelity(self.holdout, synth, self.metadata),
             "ims": metrics.identical_match_share(synth, self.train),
-            "dcr_share": metrics.dcr_share(synth, self.train, self.holdout, self.kinds,
-                                           self.seed),
-            "tstr": metrics.utility(synth, self.train, self.holdout, self.target, self.kinds,
-                                    self.seed),
+            "dcr_share": metrics.dcr_share(synth, self.train, self.holdout, self.kinds, self.seed),
+            "tstr": metrics.utility(
+                synth, self.train, self.holdout, self.target, self.kinds, self.seed
+            ),
         }
 
 
-def bench_dataset(path: Path, args: argparse.Namespace, tmp: Path) -> tuple[list, list]:
-    """Both sections for one dataset: synthesis runs and the million-row sampling."""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    train_raw, holdout_raw = split(raw, args.seed)
-    holdout_csv = tmp / "holdout.csv"
-    holdout_raw.to_csv(holdout_csv, index=False)
-    target = TARGETS.get(path.stem, raw.columns[-1])
-    refs: dict[int, tuple[Path, Reference | None]] = {}
+class Split:
+    """One dataset split 80/20, with training CSVs per row cap and their cached references."""
 
-    def train_file(cap: int | None) -> Path:
-        """The training CSV for a row cap (written once)."""
-        n = len(train_raw) if cap is None else min(cap, len(train_raw))
-        if n not in refs:
-            refs[n] = (tmp / f"train-{n}.csv", None)
-            train_raw.iloc[:n].to_csv(refs[n][0], index=False)
-        return refs[n][0]
+    def __init__(self, path: Path, args: argparse.Namespace, tmp: Path) -> None:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        self.train_raw, holdout_raw = split(raw, args.seed)
+        self.holdout_csv = tmp / "holdout.csv"
+        holdout_raw.to_csv(self.holdout_csv, index=False)
+        self.name, self.args, self.tmp = path.stem, args, tmp
+        self.holdout_rows = len(holdout_raw)
+        self.target = TARGETS.get(path.stem, str(raw.columns[-1]))
+        self._refs: dict[Path, Reference] = {}
 
-    runs = []
-    for name in args.synthesizers:
-        cap = args.neural_max_train_rows if name in NEURAL else args.max_train_rows
-        train_csv = train_file(cap)
-        n = int(train_csv.stem.split("-")[1])
-        spec = {"task": "synth", "synthesizer": name, "epochs": args.epochs, "seed": args.seed,
-                "train": str(train_csv), "rows": n}
-        run: dict[str, Any] = {"dataset": path.stem, "synthesizer": name, "train_rows": n,
-                               "holdout_rows": len(holdout_raw), "target": target}
-        for side in SIDES:
-            out = tmp / f"{name}-{side}.csv"
-            run[side] = spawn({**spec, "side": side, "out": str(out)}, tmp, args.timeout)
-            _log(f"[{path.stem}] {name} {side}: {_brief(run[side])}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if refs[n][1] is None:
-                refs[n] = (train_csv, Reference(train_csv, holdout_csv, target, args.seed))
-            ref = refs[n][1]
-            assert ref is not None
-            run.update(ceiling=ref.ceiling, ims_holdout=ref.ims_holdout, trtr=ref.trtr,
-                       metric=ref.metric)
-            for side in SIDES:
-                if "error" not in run[side]:
-                    run[side].update(ref.score(tmp / f"{name}-{side}.csv"))
-        _log(f"[{path.stem}] {name} scored")
-        runs.append(run)
-    million = []
-    if args.million_rows > 0:
-        spec = {"task": "million", "synthesizer": "gaussian_copula", "epochs": args.epochs,
-                "seed": args.seed, "train": str(train_file(args.max_train_rows)),
-                "rows": args.million_rows}
-        entry: dict[str, Any] = {"dataset": path.stem, "rows": args.million_rows}
-        for side in SIDES:
-            out = tmp / f"million-{side}.csv"
-            entry[side] = spawn({**spec, "side": side, "out": str(out)}, tmp, args.timeout)
+    def train_file(self, cap: int | None) -> tuple[Path, int]:
+        """The training CSV (original cells as text) for a row cap, written once; its rows."""
+        n = len(self.train_raw) if cap is None else min(cap, len(self.train_raw))
+        path = self.tmp / f"train-{n}.csv"
+        if not path.exists():
+            self.train_raw.iloc[:n].to_csv(path, index=False)
+        return path, n
+
+    def reference(self, train_csv: Path) -> Reference:
+        """Aligned real rows and real-only scores for a training CSV (computed once)."""
+        if train_csv not in self._refs:
+            self._refs[train_csv] = Reference(
+                train_csv, self.holdout_csv, self.target, self.args.seed, self.args.eval_all_columns
+            )
+        return self._refs[train_csv]
+
+
+def run_synthesizer(data: Split, name: str) -> dict[str, Any]:
+    """Both sides of one synthesizer on one dataset, timed and scored."""
+    args = data.args
+    train_csv, rows = data.train_file(
+        args.neural_max_train_rows if name in NEURAL else args.max_train_rows
+    )
+    spec = {
+        "task": "synth",
+        "synthesizer": name,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "train": str(train_csv),
+        "rows": rows,
+    }
+    run: dict[str, Any] = {
+        "dataset": data.name,
+        "synthesizer": name,
+        "train_rows": rows,
+        "holdout_rows": data.holdout_rows,
+        "target": data.target,
+        "epochs": args.epochs if name in NEURAL else None,
+    }
+    outputs = {side: data.tmp / f"{name}-{side}.csv" for side in SIDES}
+    for side, out in outputs.items():
+        run[side] = spawn({**spec, "side": side, "out": str(out)}, data.tmp, args.timeout)
+        _log(f"[{data.name}] {name} {side}: {_brief(run[side])}")
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = data.reference(train_csv)
+        run.update(
+            ceiling=ref.ceiling, ims_holdout=ref.ims_holdout, trtr=ref.trtr, metric=ref.metric
+        )
+        for side, out in outputs.items():
+            if "error" not in run[side]:
+                run[side].update(ref.score(out))
             out.unlink(missing_ok=True)
-            _log(f"[{path.stem}] {args.million_rows} rows {side}: {_brief(entry[side])}")
-        million.append(entry)
-    return runs, million
+    run["scoring_seconds"] = time.perf_counter() - started
+    _log(f"[{data.name}] {name} scored in {run['scoring_seconds']:.0f} s")
+    return run
+
+
+def run_million(data: Split) -> dict[str, Any]:
+    """Sampling ``--million-rows`` rows from a fitted Gaussian copula, both sides."""
+    args = data.args
+    spec = {
+        "task": "million",
+        "synthesizer": "gaussian_copula",
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "train": str(data.train_file(args.max_train_rows)[0]),
+        "rows": args.million_rows,
+    }
+    entry: dict[str, Any] = {"dataset": data.name, "rows": args.million_rows}
+    for side in SIDES:
+        out = data.tmp / f"million-{side}.csv"
+        entry[side] = spawn({**spec, "side": side, "out": str(out)}, data.tmp, args.timeout)
+        out.unlink(missing_ok=True)
+        _log(f"[{data.name}] {args.million_rows:,} rows {side}: {_brief(entry[side])}")
+    return entry
 
 
 def _log(message: str) -> None:
@@ -290,125 +355,8 @@ def _brief(result: dict[str, Any]) -> str:
     return f"{result['seconds']:.1f} s, peak {result['peak_mb']:.0f} MB"
 
 
-# ----------------------------------------------------------------- report
-
-def _get(data: dict[str, Any], *keys: str) -> Any:
-    """Nested lookup; None where any key is missing."""
-    for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    """A number for the table; '—' for missing or NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:,.{digits}f}"
-
-
-def _ratio(a: Any, b: Any) -> Any:
-    """a / b, or None."""
-    return a / b if isinstance(a, float | int) and isinstance(b, float | int) and b else None
-
-
-def _diff(a: Any, b: Any) -> Any:
-    """a - b, or None."""
-    return a - b if a is not None and b is not None else None
-
-
-def _row(cells: list[str]) -> str:
-    """One Markdown table row."""
-    return "| " + " | ".join(cells) + " |"
-
-
-def synthesis_table(runs: list[dict[str, Any]], epochs: int) -> list[str]:
-    """Markdown table of the synthesis section."""
-    head = ["dataset", "synthesizer", "SDV s", "ours s", "time ratio (ours/SDV)", "SDV MB",
-            "ours MB", "SDV fidelity", "ours fidelity", "ceiling", "fidelity diff (ours - SDV)",
-            "IMS SDV / ours / holdout", "DCR share SDV / ours", "TSTR SDV / ours", "TRTR"]
-    lines = [_row(head), _row(["---"] * len(head))]
-    for r in runs:
-        sdv, ours = r["sdv"], r["ours"]
-        fid = [_get(side, "fidelity", "score") for side in (sdv, ours)]
-        label = r["synthesizer"] + (f" ({epochs} ep)" if r["synthesizer"] in NEURAL else "")
-        lines.append(_row([
-            r["dataset"], f"{label}, {r['train_rows']:,} rows",
-            _num(sdv.get("seconds"), 1), _num(ours.get("seconds"), 1),
-            _num(_ratio(ours.get("seconds"), sdv.get("seconds")), 2),
-            _num(sdv.get("peak_mb"), 0), _num(ours.get("peak_mb"), 0),
-            _num(fid[0]), _num(fid[1]), _num(_get(r, "ceiling", "score")),
-            _num(_diff(fid[1], fid[0])),
-            " / ".join(_num(x) for x in (sdv.get("ims"), ours.get("ims"), r.get("ims_holdout"))),
-            " / ".join(_num(_get(side, "dcr_share", "share")) for side in (sdv, ours)),
-            " / ".join(_num(side.get("tstr")) for side in (sdv, ours))
-            + f" ({r.get('metric', '?')})",
-            _num(r.get("trtr")),
-        ]))
-    return lines
-
-
-def million_table(million: list[dict[str, Any]]) -> list[str]:
-    """Markdown table of the million-row sampling section."""
-    head = ["dataset", "rows", "SDV s", "ours s", "ratio (ours/SDV)", "SDV RSS before MB",
-            "SDV peak MB", "ours RSS before MB", "ours peak MB"]
-    lines = [_row(head), _row(["---"] * len(head))]
-    for m in million:
-        sdv, ours = m["sdv"], m["ours"]
-        lines.append(_row([
-            m["dataset"], f"{m['rows']:,}", _num(sdv.get("seconds"), 1),
-            _num(ours.get("seconds"), 1), _num(_ratio(ours.get("seconds"), sdv.get("seconds")), 2),
-            _num(sdv.get("rss_before_mb"), 0), _num(sdv.get("peak_mb"), 0),
-            _num(ours.get("rss_before_mb"), 0), _num(ours.get("peak_mb"), 0),
-        ]))
-    return lines
-
-
-def report(runs: list[dict[str, Any]], million: list[dict[str, Any]],
-           args: argparse.Namespace) -> str:
-    """The whole Markdown report, with a list of failed runs."""
-    lines = [f"# Plain SDV vs ours (holdout protocol, seed {args.seed}, "
-             f"{args.epochs} epochs for CTGAN/TVAE, {os.cpu_count()} CPUs)", "",
-             *synthesis_table(runs, args.epochs)]
-    if million:
-        lines += ["", "## Sampling from a fitted Gaussian copula (fit included in the peak)", "",
-                  *million_table(million)]
-    errors = [(r["dataset"], r.get("synthesizer", "gaussian_copula, sampling"), side, r[side])
-              for r in runs + million for side in SIDES if "error" in r[side]]
-    if errors:
-        lines += ["", "## Errors", ""]
-        lines += [f"- {d} / {s} / {side}: `{e['error'].splitlines()[-1]}`"
-                  for d, s, side, e in errors]
-    return "\n".join(lines) + "\n"
-
-
-def _versions() -> dict[str, str]:
-    """Versions of the libraries that matter for the figures."""
-    names = ("sdv", "sdmetrics", "rdt", "ctgan", "torch", "pandas", "numpy", "scikit-learn")
-    found = {}
-    for name in names:
-        try:
-            found[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: NaN becomes null, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 # ----------------------------------------------------------------- CLI
+
 
 def _names(values: list[str] | None) -> list[str]:
     """Flatten repeated and comma-separated option values."""
@@ -418,21 +366,47 @@ def _names(values: list[str] | None) -> list[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", type=Path, default=REPO_ROOT.parent / "shared" / "datasets",
-                   help="folder of CSV files (default: ../shared/datasets)")
-    p.add_argument("--synthesizers", default="gaussian_copula,ctgan,tvae",
-                   help="comma list of gaussian_copula, ctgan, tvae")
+    p.add_argument(
+        "--datasets",
+        type=Path,
+        default=REPO_ROOT.parent / "shared" / "datasets",
+        help="folder of CSV files (default: ../shared/datasets)",
+    )
+    p.add_argument(
+        "--synthesizers",
+        default="gaussian_copula,ctgan,tvae",
+        help="comma list of gaussian_copula, ctgan, tvae",
+    )
     p.add_argument("--epochs", type=int, default=30, help="CTGAN/TVAE epochs on both sides")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--max-train-rows", type=int, default=None,
-                   help="cap on training rows for gaussian_copula (default: none)")
-    p.add_argument("--neural-max-train-rows", type=int, default=10_000,
-                   help="cap on training rows for ctgan/tvae")
-    p.add_argument("--million-rows", type=int, default=1_000_000,
-                   help="rows sampled in the sampling section (0 skips it)")
+    p.add_argument(
+        "--max-train-rows",
+        type=int,
+        default=None,
+        help="cap on training rows for gaussian_copula (default: none)",
+    )
+    p.add_argument(
+        "--neural-max-train-rows",
+        type=int,
+        default=10_000,
+        help="cap on training rows for ctgan/tvae",
+    )
+    p.add_argument(
+        "--million-rows",
+        type=int,
+        default=1_000_000,
+        help="rows sampled in the sampling section (0 skips it)",
+    )
     p.add_argument("--only", action="append", help="dataset name(s) to run; repeatable")
-    p.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results",
-                   help="results folder")
+    p.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "bench" / "results", help="results folder"
+    )
+    p.add_argument(
+        "--eval-all-columns",
+        action="store_true",
+        help="score PII-detected columns (e.g. 'state') as categorical in fidelity; "
+        "by default the detected metadata leaves them out of the score",
+    )
     p.add_argument("--timeout", type=float, default=3600, help="seconds per worker process")
     p.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -461,18 +435,25 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for path in paths:
         with tempfile.TemporaryDirectory(prefix="compare_sdv-") as tmp:
-            more_runs, more_million = bench_dataset(path, args, Path(tmp))
-        runs += more_runs
-        million += more_million
-    text = report(runs, million, args)
+            data = Split(path, args, Path(tmp))
+            runs += [run_synthesizer(data, name) for name in args.synthesizers]
+            if args.million_rows > 0:
+                million.append(run_million(data))
+    text = report_tables.report(runs, million, args.seed)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     (args.out / f"compare_sdv-{stamp}.md").write_text(text)
-    raw = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-           "versions": _versions(), "cpus": os.cpu_count(),
-           "total_seconds": time.perf_counter() - started, "runs": runs, "million": million}
-    (args.out / f"compare_sdv-{stamp}.json").write_text(json.dumps(_clean(raw), indent=2))
+    raw = {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "versions": report_tables.versions(),
+        "cpus": os.cpu_count(),
+        "total_seconds": time.perf_counter() - started,
+        "runs": runs,
+        "million": million,
+    }
+    raw_text = json.dumps(report_tables.clean(raw), indent=2)
+    (args.out / f"compare_sdv-{stamp}.json").write_text(raw_text)
     _log(f"wrote {args.out / f'compare_sdv-{stamp}.md'} and .json")
     return 0
 

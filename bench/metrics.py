@@ -66,11 +66,17 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any) -> dict
     """SDV quality score with its Column Shapes and Column Pair Trends properties."""
     from sdv.evaluation import evaluate_quality
 
-    report = evaluate_quality(real_data=real, synthetic_data=synthetic, metadata=metadata,
-                              verbose=False)
+    report = evaluate_quality(
+        real_data=real, synthetic_data=synthetic, metadata=metadata, verbose=False
+    )
     props = report.get_properties().set_index("Property")["Score"]
-    return {"score": float(report.get_score()), "shapes": float(props["Column Shapes"]),
-            "pairs": float(props["Column Pair Trends"])}
+    shapes = report.get_details("Column Shapes").set_index("Column")["Score"]
+    return {
+        "score": float(report.get_score()),
+        "shapes": float(props["Column Shapes"]),
+        "pairs": float(props["Column Pair Trends"]),
+        "column_shapes": {str(c): float(v) for c, v in shapes.items()},
+    }
 
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
@@ -102,12 +108,17 @@ def _as_days(series: pd.Series, fmt: str | None) -> pd.Series:
 
 def numeric_view(frame: pd.DataFrame, kinds: Kinds) -> pd.DataFrame:
     """Numeric and datetime columns as floats (dates in days)."""
-    return pd.DataFrame({c: frame[c] if k == NUMERIC else _as_days(frame[c], f)
-                         for c, (k, f) in kinds.items() if k != CATEGORICAL}, index=frame.index)
+    return pd.DataFrame(
+        {
+            c: frame[c] if k == NUMERIC else _as_days(frame[c], f)
+            for c, (k, f) in kinds.items()
+            if k != CATEGORICAL
+        },
+        index=frame.index,
+    )
 
 
-def _encode_all(frames: list[pd.DataFrame], kinds: Kinds,
-                train: pd.DataFrame) -> list[_Encoded]:
+def _encode_all(frames: list[pd.DataFrame], kinds: Kinds, train: pd.DataFrame) -> list[_Encoded]:
     """Encode frames consistently: numbers divided by the training range, shared codes."""
     ref = numeric_view(train, kinds)
     span = (ref.max() - ref.min()).fillna(1.0).replace(0.0, 1.0)
@@ -116,8 +127,11 @@ def _encode_all(frames: list[pd.DataFrame], kinds: Kinds,
     encoded = []
     for frame in frames:
         num = (numeric_view(frame, kinds) / span).to_numpy(float)
-        cat = np.column_stack([pd.Categorical(frame[c], categories=levels[c]).codes
-                               for c in cats]) if cats else np.empty((len(frame), 0), int)
+        cat = (
+            np.column_stack([pd.Categorical(frame[c], categories=levels[c]).codes for c in cats])
+            if cats
+            else np.empty((len(frame), 0), int)
+        )
         encoded.append(_Encoded(num, cat))
     return encoded
 
@@ -128,7 +142,7 @@ def _nearest(query: _Encoded, ref: _Encoded, chunk: int = 256) -> np.ndarray:
     out = np.empty(len(query.num))
     ref_nan = np.isnan(ref.num)
     for start in range(0, len(out), chunk):
-        qn, qc = query.num[start:start + chunk], query.cat[start:start + chunk]
+        qn, qc = query.num[start : start + chunk], query.cat[start : start + chunk]
         dist = np.zeros((len(qn), len(ref.num)))
         for j in range(qn.shape[1]):
             a, b = qn[:, j, None], ref.num[None, :, j]
@@ -137,13 +151,19 @@ def _nearest(query: _Encoded, ref: _Encoded, chunk: int = 256) -> np.ndarray:
             dist += np.where(one_missing, 1.0, diff)
         for j in range(qc.shape[1]):
             dist += qc[:, j, None] != ref.cat[None, :, j]
-        out[start:start + len(qn)] = dist.min(axis=1) / max(n_cols, 1)
+        out[start : start + len(qn)] = dist.min(axis=1) / max(n_cols, 1)
     return out
 
 
-def dcr_share(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame,
-              kinds: Kinds, seed: int, max_rows: int = 2000,
-              repeats: int = 5) -> dict[str, float]:
+def dcr_share(
+    synthetic: pd.DataFrame,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    kinds: Kinds,
+    seed: int,
+    max_rows: int = 2000,
+    repeats: int = 5,
+) -> dict[str, float]:
     """Share of synthetic rows closer to training than to holdout rows (ties count half),
     averaged over ``repeats`` draws of the equal-size reference samples, with its spread."""
     if synthetic.empty:
@@ -160,8 +180,9 @@ def dcr_share(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFram
     return {"share": float(np.mean(shares)), "sd": float(np.std(shares))}
 
 
-def _features(fit: pd.DataFrame, other: pd.DataFrame, target: str,
-              kinds: Kinds) -> tuple[np.ndarray, np.ndarray]:
+def _features(
+    fit: pd.DataFrame, other: pd.DataFrame, target: str, kinds: Kinds
+) -> tuple[np.ndarray, np.ndarray]:
     """Feature matrices: numbers, dates as days, categories ordinal-encoded on ``fit``."""
     from sklearn.preprocessing import OrdinalEncoder
 
@@ -169,52 +190,69 @@ def _features(fit: pd.DataFrame, other: pd.DataFrame, target: str,
     cats = [c for c, (k, _) in feats.items() if k == CATEGORICAL]
     mats = [numeric_view(f, feats).to_numpy(float) for f in (fit, other)]
     if cats:
-        enc = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                             encoded_missing_value=np.nan)
+        enc = OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
+        )
         codes_fit = enc.fit_transform(fit[cats].astype(object))
-        mats = [np.hstack([mats[0], codes_fit]),
-                np.hstack([mats[1], enc.transform(other[cats].astype(object))])]
+        mats = [
+            np.hstack([mats[0], codes_fit]),
+            np.hstack([mats[1], enc.transform(other[cats].astype(object))]),
+        ]
     return mats[0], mats[1]
 
 
-def _score(fit: pd.DataFrame, test: pd.DataFrame, target: str,
-           kinds: Kinds, classes: list[str] | None,
-           seed: int) -> float:
+def _score(
+    fit: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    kinds: Kinds,
+    classes: list[str] | None,
+    seed: int,
+) -> float:
     """ROC AUC (classification) or R² (regression) of a model fitted on ``fit``."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.metrics import r2_score, roc_auc_score
+    from threadpoolctl import threadpool_limits
 
     keep = fit[target].isin(classes) if classes is not None else fit[target].notna()
     fit = fit[keep]
     if len(fit) < 10 or (classes is not None and fit[target].nunique() < 2):
         return math.nan
     x_fit, x_test = _features(fit, test, target, kinds)
-    if classes is None:
-        reg = HistGradientBoostingRegressor(random_state=seed).fit(x_fit, fit[target])
-        return float(r2_score(test[target], reg.predict(x_test)))
-    clf = HistGradientBoostingClassifier(random_state=seed).fit(x_fit, fit[target])
+    # one OpenMP thread: on a busy 2-core machine, spinning threads made fits 50x slower
+    with threadpool_limits(limits=1, user_api="openmp"):
+        if classes is None:
+            reg = HistGradientBoostingRegressor(random_state=seed).fit(x_fit, fit[target])
+            return float(r2_score(test[target], reg.predict(x_test)))
+        clf = HistGradientBoostingClassifier(random_state=seed).fit(x_fit, fit[target])
     proba = np.zeros((len(test), len(classes)))
     for i, cls in enumerate(clf.classes_):
         proba[:, classes.index(cls)] = clf.predict_proba(x_test)[:, i]
     if len(classes) == 2:
         return float(roc_auc_score(test[target] == classes[1], proba[:, 1]))
     try:
-        return float(roc_auc_score(test[target], proba, multi_class="ovr", average="macro",
-                                   labels=classes))
+        return float(
+            roc_auc_score(test[target], proba, multi_class="ovr", average="macro", labels=classes)
+        )
     except ValueError:
         return math.nan
 
 
-def task_classes(train: pd.DataFrame, target: str,
-                 kinds: Kinds) -> list[str] | None:
+def task_classes(train: pd.DataFrame, target: str, kinds: Kinds) -> list[str] | None:
     """Sorted target classes for a classification task; None for regression."""
     if kinds[target][0] != CATEGORICAL:
         return None
     return sorted(train[target].dropna().unique())
 
 
-def utility(fit: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, target: str,
-            kinds: Kinds, seed: int) -> float:
+def utility(
+    fit: pd.DataFrame,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    target: str,
+    kinds: Kinds,
+    seed: int,
+) -> float:
     """ROC AUC or R² on the holdout of a model fitted on ``fit`` (TSTR: synthetic, TRTR: train)."""
     classes = task_classes(train, target, kinds)
     known = holdout[target].isin(classes) if classes is not None else holdout[target].notna()

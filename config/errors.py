@@ -35,9 +35,7 @@ def pointer_from_loc(loc: tuple[int | str, ...], prefix: str = "") -> str:
     return prefix + "/" + "/".join(parts) if parts else prefix or "/"
 
 
-def config_error_from_validation(
-    exc: ValidationError, what: str, prefix: str = ""
-) -> ConfigError:
+def config_error_from_validation(exc: ValidationError, what: str, prefix: str = "") -> ConfigError:
     """Turn a pydantic ValidationError into a ConfigError without echoing input values."""
     problems = []
     for err in exc.errors(include_input=False, include_url=False):

@@ -41,8 +41,21 @@ class CleaningOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     missing_markers: list[str] = Field(
-        default_factory=lambda: ["", "NA", "N/A", "n/a", "na", "null", "NULL", "None", "none",
-                                 "NaN", "nan", "?", "-"],
+        default_factory=lambda: [
+            "",
+            "NA",
+            "N/A",
+            "n/a",
+            "na",
+            "null",
+            "NULL",
+            "None",
+            "none",
+            "NaN",
+            "nan",
+            "?",
+            "-",
+        ],
         description="spellings read as missing in every column",
     )
     trim_whitespace: bool = True

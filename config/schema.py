@@ -78,7 +78,9 @@ class ColumnSpec(BaseModel):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("unknown time zone; use an IANA name or an offset like +01:00") from exc
+            raise ValueError(
+                "unknown time zone; use an IANA name or an offset like +01:00"
+            ) from exc
         return value
 
     @field_validator("formats")

@@ -23,7 +23,9 @@ class Limits(BaseSettings):
     max_config_bytes: int = Field(1024 * 1024, ge=1, description="largest YAML/JSON config")
     max_num_rows: int = Field(10_000_000, ge=1, description="most synthetic rows per job")
     max_categories: int = Field(
-        1_000, ge=2, description="distinct levels modelled per categorical column; rarer ones pooled"
+        1_000,
+        ge=2,
+        description="distinct levels modelled per categorical column; rarer ones pooled",
     )
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from config.job import JobConfig, OutputOptions
 from config.schema import DatasetSchema, merge_schema
 from config.settings import Settings
+from preprocessing.errors import PreprocessingError
 from preprocessing.formats import TableFormat
 from preprocessing.inference import infer_schema
 from preprocessing.pipeline import Pipeline
@@ -61,8 +62,14 @@ class SynthesisResult:
 class FittedModel:
     """A fitted pipeline and synthesizer, able to sample any number of rows again."""
 
-    def __init__(self, pipeline: Pipeline, synthesizer: Synthesizer, config: JobConfig,
-                 training_rows: int, settings: Settings) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        synthesizer: Synthesizer,
+        config: JobConfig,
+        training_rows: int,
+        settings: Settings,
+    ) -> None:
         self.pipeline = pipeline
         self.synthesizer = synthesizer
         self.config = config
@@ -78,8 +85,11 @@ class FittedModel:
     def sample_tables(self, num_rows: int, seed: int | None = None) -> Iterator[Any]:
         """Yield output batches (pyarrow tables of strings) for ``num_rows`` rows."""
         base = self.config.seed if seed is None else seed
-        for i, batch in enumerate(self.synthesizer.sample_batches(
-                num_rows, seed=base, batch_rows=self.settings.sample_batch_rows)):
+        for i, batch in enumerate(
+            self.synthesizer.sample_batches(
+                num_rows, seed=base, batch_rows=self.settings.sample_batch_rows
+            )
+        ):
             rng = np.random.default_rng([base, i, 1])
             yield self.pipeline.inverse_transform(batch, rng, self.config.output.decimal)
 
@@ -88,19 +98,32 @@ class FittedModel:
         n = self.training_rows if num_rows is None else num_rows
         parts = [t.to_pandas() for t in self.sample_tables(n, seed)]
         if not parts:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in self.pipeline.output_columns()})
+            return pd.DataFrame(
+                {c: pd.Series(dtype=object) for c in self.pipeline.output_columns()}
+            )
         frame = pd.concat(parts, ignore_index=True)
         return frame.astype(object).where(frame.notna(), None)
 
-    def sample_to_file(self, path: Path, num_rows: int | None = None, seed: int | None = None,
-                       options: OutputOptions | None = None,
-                       progress: ProgressCallback = ignore_progress) -> Path:
+    def sample_to_file(
+        self,
+        path: Path,
+        num_rows: int | None = None,
+        seed: int | None = None,
+        options: OutputOptions | None = None,
+        progress: ProgressCallback = ignore_progress,
+    ) -> Path:
         """Stream synthetic rows to a file; memory holds one batch at a time."""
         n = self.training_rows if num_rows is None else num_rows
         opts = options or self.config.output
         fmt = resolve_format(self.pipeline.input_format, opts, path)
-        writer = TableWriter(path, fmt, self.pipeline.output_columns(), self.pipeline.output_kinds(),
-                             self.pipeline.missing_markers(), opts.neutralize_formulas)
+        writer = TableWriter(
+            path,
+            fmt,
+            self.pipeline.output_columns(),
+            self.pipeline.output_kinds(),
+            self.pipeline.missing_markers(),
+            opts.neutralize_formulas,
+        )
         done = 0
         with writer:
             for table in self.sample_tables(n, seed):
@@ -112,53 +135,82 @@ class FittedModel:
     def save(self, path: Path) -> None:
         """Write pipeline state and synthesizer to one model file (HMAC-protected)."""
         meta, blobs = self.synthesizer.export_state()
-        write_model_file(path, self.settings.secret_key.encode(), {
-            "kind": "fitted_model", "synthesizer": meta, "pipeline": self.pipeline.to_json(),
-            "config": self.config.model_dump(mode="json", by_alias=True),
-            "training_rows": self.training_rows,
-        }, blobs)
+        write_model_file(
+            path,
+            self.settings.secret_key.encode(),
+            {
+                "kind": "fitted_model",
+                "synthesizer": meta,
+                "pipeline": self.pipeline.to_json(),
+                "config": self.config.model_dump(mode="json", by_alias=True),
+                "training_rows": self.training_rows,
+            },
+            blobs,
+        )
 
     @classmethod
     def load(cls, path: Path, settings: Settings) -> FittedModel:
         """Load a model file written by ``save``; refuses files that fail the integrity check."""
         meta, blobs = read_model_file(path, settings.secret_key.encode())
         synth_cls = get_info(meta["synthesizer"]["synthesizer"]).load_class()
-        return cls(Pipeline.from_json(meta["pipeline"]), synth_cls.from_state(meta["synthesizer"], blobs),
-                   JobConfig.model_validate(meta["config"]), meta["training_rows"], settings)
+        return cls(
+            Pipeline.from_json(meta["pipeline"]),
+            synth_cls.from_state(meta["synthesizer"], blobs),
+            JobConfig.model_validate(meta["config"]),
+            meta["training_rows"],
+            settings,
+        )
 
 
-def load_input(path: Path, config: JobConfig, settings: Settings) -> tuple[pd.DataFrame, TableFormat]:
+def load_input(
+    path: Path, config: JobConfig, settings: Settings
+) -> tuple[pd.DataFrame, TableFormat]:
     """Read an input table as strings, within the configured limits."""
     return read_table(path, settings.limits, sheet=config.sheet)
 
 
 def resolve_schema(frame: pd.DataFrame, fmt: TableFormat, config: JobConfig) -> DatasetSchema:
     """Inferred schema with the user's overrides applied."""
-    inferred = infer_schema(frame, set(config.cleaning.missing_markers), fmt.decimal,
-                            config.cleaning.trim_whitespace)
+    inferred = infer_schema(
+        frame, set(config.cleaning.missing_markers), fmt.decimal, config.cleaning.trim_whitespace
+    )
     return merge_schema(inferred, config.dataset_schema)
 
 
-def inspect_table(path: Path, config: JobConfig | None = None,
-                  settings: Settings | None = None) -> DatasetSchema:
+def inspect_table(
+    path: Path, config: JobConfig | None = None, settings: Settings | None = None
+) -> DatasetSchema:
     """The full inferred (and overridden) schema of a table file."""
     cfg, stg = config or JobConfig(), settings or Settings()
     frame, fmt = load_input(path, cfg, stg)
     return resolve_schema(frame, fmt, cfg)
 
 
-def fit_frame(frame: pd.DataFrame, fmt: TableFormat, config: JobConfig, settings: Settings,
-              progress: ProgressCallback = ignore_progress,
-              timings: Timings | None = None) -> FittedModel:
+def fit_frame(
+    frame: pd.DataFrame,
+    fmt: TableFormat,
+    config: JobConfig,
+    settings: Settings,
+    progress: ProgressCallback = ignore_progress,
+    timings: Timings | None = None,
+) -> FittedModel:
     """Preprocess and fit on a DataFrame of strings already read."""
     timings = timings or Timings()
-    synthesizer = create(config.synthesizer.name, config.synthesizer.params, seed=config.seed,
-                         threads=settings.threads)
+    if len(frame) < 2:
+        raise PreprocessingError(f"the table has {len(frame)} data row; at least 2 rows are needed")
+    synthesizer = create(
+        config.synthesizer.name,
+        config.synthesizer.params,
+        seed=config.seed,
+        threads=settings.threads,
+    )
     with timings.stage("preprocessing"):
         progress(Progress("preprocessing", 0.0, "inferring column kinds"))
         schema = resolve_schema(frame, fmt, config)
         configured = set(config.dataset_schema.columns) if config.dataset_schema else set()
-        pipeline = Pipeline(schema, config.cleaning, fmt, settings.limits.max_categories, configured)
+        pipeline = Pipeline(
+            schema, config.cleaning, fmt, settings.limits.max_categories, configured
+        )
         model_frame = pipeline.fit_transform(frame, np.random.default_rng([config.seed, 0]))
         progress(Progress("preprocessing", 1.0, "preprocessing done"))
     with timings.stage("fitting"):
@@ -168,9 +220,13 @@ def fit_frame(frame: pd.DataFrame, fmt: TableFormat, config: JobConfig, settings
     return FittedModel(pipeline, synthesizer, config, len(frame), settings)
 
 
-def fit_model(path: Path, config: JobConfig | None = None, settings: Settings | None = None,
-              progress: ProgressCallback = ignore_progress,
-              timings: Timings | None = None) -> FittedModel:
+def fit_model(
+    path: Path,
+    config: JobConfig | None = None,
+    settings: Settings | None = None,
+    progress: ProgressCallback = ignore_progress,
+    timings: Timings | None = None,
+) -> FittedModel:
     """Read a table file and fit the configured synthesizer on it."""
     cfg, stg = config or JobConfig(), settings or Settings()
     timings = timings or Timings()
@@ -179,16 +235,23 @@ def fit_model(path: Path, config: JobConfig | None = None, settings: Settings | 
     return fit_frame(frame, fmt, cfg, stg, progress, timings)
 
 
-def synthesize(path: Path, output: Path | None = None, config: JobConfig | None = None,
-               settings: Settings | None = None, progress: ProgressCallback = ignore_progress,
-               keep_frame: bool = True) -> SynthesisResult:
+def synthesize(
+    path: Path,
+    output: Path | None = None,
+    config: JobConfig | None = None,
+    settings: Settings | None = None,
+    progress: ProgressCallback = ignore_progress,
+    keep_frame: bool = True,
+) -> SynthesisResult:
     """Run the whole flow; returns the synthetic table, the report and per-stage timings."""
     cfg, stg = config or JobConfig(), settings or Settings()
     if cfg.num_rows is not None and cfg.num_rows > stg.limits.max_num_rows:
         from config.errors import ConfigError, FieldProblem
 
-        raise ConfigError("invalid job configuration", [
-            FieldProblem("/num_rows", f"must be at most {stg.limits.max_num_rows}")])
+        raise ConfigError(
+            "invalid job configuration",
+            [FieldProblem("/num_rows", f"must be at most {stg.limits.max_num_rows}")],
+        )
     timings = Timings()
     model = fit_model(path, cfg, stg, progress, timings)
     frame = None

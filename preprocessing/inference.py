@@ -28,8 +28,14 @@ from config.schema import ColumnKind, ColumnSpec, DatasetSchema
 from preprocessing.timestamps import compile_pattern, detect_patterns
 
 BOOLEAN_PAIRS = [
-    {"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}, {"1", "0"}, {"ja", "nein"},
-    {"wahr", "falsch"}, {"1.0", "0.0"},
+    {"true", "false"},
+    {"yes", "no"},
+    {"y", "n"},
+    {"t", "f"},
+    {"1", "0"},
+    {"ja", "nein"},
+    {"wahr", "falsch"},
+    {"1.0", "0.0"},
 ]
 NUMERIC_SHARE = 0.99
 DATE_SHARE = 0.95

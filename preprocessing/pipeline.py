@@ -37,9 +37,14 @@ _STEP_FOR_KIND: dict[ColumnKind, type[ColumnStep]] = {
 class Pipeline:
     """Fits one step per column of a (merged) schema; excluded columns are dropped."""
 
-    def __init__(self, schema: DatasetSchema, cleaning: CleaningOptions | None = None,
-                 input_format: TableFormat | None = None, max_levels: int = 1000,
-                 configured: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        schema: DatasetSchema,
+        cleaning: CleaningOptions | None = None,
+        input_format: TableFormat | None = None,
+        max_levels: int = 1000,
+        configured: set[str] | None = None,
+    ) -> None:
         self.schema = schema
         self.cleaning = cleaning or CleaningOptions()
         self.input_format = input_format or TableFormat()
@@ -63,9 +68,16 @@ class Pipeline:
             values, _, _ = split_missing(frame[name], col_markers, self.cleaning.trim_whitespace)
             if spec.kind not in (ColumnKind.ID, ColumnKind.TEXT) and values.nunique() <= 1:
                 step_cls = ConstantStep
-            step = step_cls(name, spec, f"c{i}", col_markers, self.cleaning.trim_whitespace,
-                            decimal=self.input_format.decimal, max_levels=self.max_levels,
-                            unify=self.cleaning.unify_variants)
+            step = step_cls(
+                name,
+                spec,
+                f"c{i}",
+                col_markers,
+                self.cleaning.trim_whitespace,
+                decimal=self.input_format.decimal,
+                max_levels=self.max_levels,
+                unify=self.cleaning.unify_variants,
+            )
             step.fit(frame[name])
             if name in self.configured:
                 step.report_.kind_source = "configured"
@@ -76,16 +88,23 @@ class Pipeline:
             )
         self.steps_ = steps
         self.report_ = PreprocessingReport(
-            rows=len(frame), columns=frame.shape[1],
+            rows=len(frame),
+            columns=frame.shape[1],
             duplicate_rows=int(frame.duplicated().sum()),
             input_format=self.input_format,
             column_reports=[s.report_ for s in steps],
         )
         for name, spec in self.schema.columns.items():
             if spec.exclude:
-                self.report_.column_reports.append(ColumnReport(
-                    name=name, kind=spec.kind.value if spec.kind else "?", rows=len(frame),
-                    kind_source="configured", actions=["excluded by configuration"]))
+                self.report_.column_reports.append(
+                    ColumnReport(
+                        name=name,
+                        kind=spec.kind.value if spec.kind else "?",
+                        rows=len(frame),
+                        kind_source="configured",
+                        actions=["excluded by configuration"],
+                    )
+                )
         return self
 
     def transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -101,8 +120,9 @@ class Pipeline:
         """``fit`` then ``transform``."""
         return self.fit(frame).transform(frame, rng)
 
-    def inverse_transform(self, model: pd.DataFrame, rng: np.random.Generator,
-                          decimal: str | None = None) -> pa.Table:
+    def inverse_transform(
+        self, model: pd.DataFrame, rng: np.random.Generator, decimal: str | None = None
+    ) -> pa.Table:
         """Strings in the input's column order and formats (null = missing)."""
         self._check_fitted()
         dec = decimal or self.input_format.decimal
@@ -135,15 +155,17 @@ class Pipeline:
         """Fitted state as JSON (no pickle)."""
         self._check_fitted()
         assert self.report_ is not None
-        return json.dumps({
-            "version": STATE_VERSION,
-            "schema": self.schema.model_dump(mode="json", exclude_none=True),
-            "cleaning": self.cleaning.model_dump(mode="json"),
-            "input_format": self.input_format.model_dump(mode="json"),
-            "max_levels": self.max_levels,
-            "steps": [s.to_state() for s in self.steps_],
-            "report": self.report_.model_dump(mode="json"),
-        })
+        return json.dumps(
+            {
+                "version": STATE_VERSION,
+                "schema": self.schema.model_dump(mode="json", exclude_none=True),
+                "cleaning": self.cleaning.model_dump(mode="json"),
+                "input_format": self.input_format.model_dump(mode="json"),
+                "max_levels": self.max_levels,
+                "steps": [s.to_state() for s in self.steps_],
+                "report": self.report_.model_dump(mode="json"),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Pipeline:
@@ -151,9 +173,12 @@ class Pipeline:
         data: dict[str, Any] = json.loads(text)
         if data.get("version") != STATE_VERSION:
             raise PreprocessingError("unsupported preprocessing state version")
-        pipe = cls(DatasetSchema.model_validate(data["schema"]),
-                   CleaningOptions.model_validate(data["cleaning"]),
-                   TableFormat.model_validate(data["input_format"]), data["max_levels"])
+        pipe = cls(
+            DatasetSchema.model_validate(data["schema"]),
+            CleaningOptions.model_validate(data["cleaning"]),
+            TableFormat.model_validate(data["input_format"]),
+            data["max_levels"],
+        )
         pipe.steps_ = [ColumnStep.from_state(s) for s in data["steps"]]
         pipe.report_ = PreprocessingReport.model_validate(data["report"])
         return pipe

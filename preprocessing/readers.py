@@ -154,10 +154,8 @@ def _sniff_delimiter(sample: str, prefer_tab: bool) -> str:
 
 def _sniff_quoting(text: str, delim: str, eol: str) -> str:
     first = text.split(eol, 1)[0]
-    if first.startswith('"') and first.rstrip().endswith('"'):
-        if first.count(f'"{delim}"') == first.count(delim):
-            return "all"
-    return "minimal"
+    quoted = first.startswith('"') and first.rstrip().endswith('"')
+    return "all" if quoted and first.count(f'"{delim}"') == first.count(delim) else "minimal"
 
 
 def _read_csv(raw: bytes, limits: Limits, prefer_tab: bool) -> tuple[pd.DataFrame, TableFormat]:
@@ -211,7 +209,9 @@ def _parser_error(message: str) -> ReadError:
         )
     match = re.search(r"EOF inside string starting at row (\d+)", message)
     if match:
-        return ReadError("unbalanced quote: a quoted field is never closed", line=int(match.group(1)) + 1)
+        return ReadError(
+            "unbalanced quote: a quoted field is never closed", line=int(match.group(1)) + 1
+        )
     return ReadError("the file cannot be parsed as delimited text")
 
 

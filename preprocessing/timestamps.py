@@ -22,37 +22,107 @@ import pyarrow.compute as pc
 from preprocessing.errors import PreprocessingError
 
 NAT = np.iinfo(np.int64).min
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_MONTH_LOOKUP = {m.lower(): i + 1 for i, m in enumerate(MONTHS)} | {
-    m[:3].lower(): i + 1 for i, m in enumerate(MONTHS)
-} | {"sept": 9}
+_MONTH_LOOKUP = (
+    {m.lower(): i + 1 for i, m in enumerate(MONTHS)}
+    | {m[:3].lower(): i + 1 for i, m in enumerate(MONTHS)}
+    | {"sept": 9}
+)
 
 # token -> (regex group, is_time_field)
 _TOKEN_REGEX: dict[str, str] = {
-    "Y4": r"(?P<Y>\d{4})", "Y2": r"(?P<y>\d{2})",
-    "M2": r"(?P<M>\d{2})", "M1": r"(?P<M>\d{1,2})",
-    "Mb": r"(?P<Mn>[A-Za-z]{3,4})\.?", "MB": r"(?P<Mn>[A-Za-z]{3,9})",
-    "D2": r"(?P<D>\d{2})", "D1": r"(?P<D>\d{1,2})",
-    "H2": r"(?P<H>\d{2})", "H1": r"(?P<H>\d{1,2})",
-    "I2": r"(?P<I>\d{2})", "I1": r"(?P<I>\d{1,2})", "p": r"(?P<p>[AaPp]\.?[Mm]\.?)",
-    "m2": r"(?P<m>\d{2})", "s2": r"(?P<s>\d{2})",
-    "z": r"(?P<z>[+-]\d{4})", "zc": r"(?P<z>[+-]\d{2}:\d{2})", "Zz": r"(?P<z>Z|[+-]\d{2}:?\d{2})",
-    "a": r"[A-Za-z]{2,4}\.?", "A": r"[A-Za-z]{5,9}",
+    "Y4": r"(?P<Y>\d{4})",
+    "Y2": r"(?P<y>\d{2})",
+    "M2": r"(?P<M>\d{2})",
+    "M1": r"(?P<M>\d{1,2})",
+    "Mb": r"(?P<Mn>[A-Za-z]{3,4})\.?",
+    "MB": r"(?P<Mn>[A-Za-z]{3,9})",
+    "D2": r"(?P<D>\d{2})",
+    "D1": r"(?P<D>\d{1,2})",
+    "H2": r"(?P<H>\d{2})",
+    "H1": r"(?P<H>\d{1,2})",
+    "I2": r"(?P<I>\d{2})",
+    "I1": r"(?P<I>\d{1,2})",
+    "p": r"(?P<p>[AaPp]\.?[Mm]\.?)",
+    "m2": r"(?P<m>\d{2})",
+    "s2": r"(?P<s>\d{2})",
+    "z": r"(?P<z>[+-]\d{4})",
+    "zc": r"(?P<z>[+-]\d{2}:\d{2})",
+    "Zz": r"(?P<z>Z|[+-]\d{2}:?\d{2})",
+    "a": r"[A-Za-z]{2,4}\.?",
+    "A": r"[A-Za-z]{5,9}",
 }
 _TIME_TOKENS = {"H2", "H1", "I2", "I1", "m2", "s2"}
 _STRFTIME = {
-    "Y": "Y4", "y": "Y2", "m": "M2", "-m": "M1", "b": "Mb", "B": "MB", "d": "D2", "-d": "D1",
-    "e": "D1", "H": "H2", "-H": "H1", "I": "I2", "-I": "I1", "p": "p", "M": "m2", "S": "s2",
-    "f": "f6", "3f": "f3", "z": "z", ":z": "zc", "a": "a", "A": "A",
+    "Y": "Y4",
+    "y": "Y2",
+    "m": "M2",
+    "-m": "M1",
+    "b": "Mb",
+    "B": "MB",
+    "d": "D2",
+    "-d": "D1",
+    "e": "D1",
+    "H": "H2",
+    "-H": "H1",
+    "I": "I2",
+    "-I": "I1",
+    "p": "p",
+    "M": "m2",
+    "S": "s2",
+    "f": "f6",
+    "3f": "f3",
+    "z": "z",
+    ":z": "zc",
+    "a": "a",
+    "A": "A",
 }
 _JAVA = {
-    "yyyy": "Y4", "uuuu": "Y4", "yy": "Y2", "uu": "Y2", "MMMM": "MB", "MMM": "Mb", "MM": "M2",
-    "M": "M1", "LLLL": "MB", "LLL": "Mb", "LL": "M2", "L": "M1", "dd": "D2", "d": "D1",
-    "HH": "H2", "H": "H1", "hh": "I2", "h": "I1", "a": "p", "mm": "m2", "ss": "s2",
-    "XXX": "Zz", "XX": "Zz", "X": "Zz", "xxx": "zc", "xx": "z", "Z": "z", "ZZ": "z",
-    "EEEE": "A", "EEE": "a", "E": "a",
+    "yyyy": "Y4",
+    "uuuu": "Y4",
+    "yy": "Y2",
+    "uu": "Y2",
+    "MMMM": "MB",
+    "MMM": "Mb",
+    "MM": "M2",
+    "M": "M1",
+    "LLLL": "MB",
+    "LLL": "Mb",
+    "LL": "M2",
+    "L": "M1",
+    "dd": "D2",
+    "d": "D1",
+    "HH": "H2",
+    "H": "H1",
+    "hh": "I2",
+    "h": "I1",
+    "a": "p",
+    "mm": "m2",
+    "ss": "s2",
+    "XXX": "Zz",
+    "XX": "Zz",
+    "X": "Zz",
+    "xxx": "zc",
+    "xx": "z",
+    "Z": "z",
+    "ZZ": "z",
+    "EEEE": "A",
+    "EEE": "a",
+    "E": "a",
 }
 
 
@@ -88,9 +158,12 @@ class DatePattern:
         self.has_time = bool(codes & _TIME_TOKENS)
         self.has_offset = bool(codes & {"z", "zc", "Zz"})
         self.regex = re.compile(
-            "".join(_TOKEN_REGEX.get(t.code, "") if t.code and not t.code.startswith("f")
-                    else (rf"(?P<f>\d{{{t.code[1:]}}})" if t.code else re.escape(t.text))
-                    for t in self.tokens),
+            "".join(
+                _TOKEN_REGEX.get(t.code, "")
+                if t.code and not t.code.startswith("f")
+                else (rf"(?P<f>\d{{{t.code[1:]}}})" if t.code else re.escape(t.text))
+                for t in self.tokens
+            ),
             re.IGNORECASE,
         )
 
@@ -106,9 +179,11 @@ class DatePattern:
         n = len(values)
         arr = pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
         struct = pc.extract_regex(arr, pattern="(?i)^" + self.regex.pattern + "$")
-        parts = pd.DataFrame({
-            name: struct.field(name).to_pandas() for name in self.regex.groupindex
-        }) if n else pd.DataFrame({name: pd.Series(dtype=object) for name in self.regex.groupindex})
+        parts = (
+            pd.DataFrame({name: struct.field(name).to_pandas() for name in self.regex.groupindex})
+            if n
+            else pd.DataFrame({name: pd.Series(dtype=object) for name in self.regex.groupindex})
+        )
         year = _num(parts, "Y")
         if "y" in parts:
             yy = _num(parts, "y")
@@ -131,11 +206,16 @@ class DatePattern:
             frac_ns = digits.str.ljust(9, "0").str[:9].astype("int64").to_numpy(float)
         ok = ~np.isnan(year) & ~np.isnan(month) & (month >= 1) & (month <= 12)
         ok &= (day >= 1) & (day <= 31) & (hour <= 23) & (minute <= 59) & (second <= 60)
-        frame = pd.DataFrame({
-            "year": np.where(ok, year, 1970), "month": np.where(ok, month, 1),
-            "day": np.where(ok, day, 1), "hour": np.where(ok, hour, 0),
-            "minute": np.where(ok, minute, 0), "second": np.where(ok, np.minimum(second, 59), 0),
-        }).astype("int64")
+        frame = pd.DataFrame(
+            {
+                "year": np.where(ok, year, 1970),
+                "month": np.where(ok, month, 1),
+                "day": np.where(ok, day, 1),
+                "hour": np.where(ok, hour, 0),
+                "minute": np.where(ok, minute, 0),
+                "second": np.where(ok, np.minimum(second, 59), 0),
+            }
+        ).astype("int64")
         stamps = pd.to_datetime(frame, errors="coerce")
         ns = stamps.to_numpy("datetime64[ns]").view("int64").copy()
         ok &= ns != NAT
@@ -307,14 +387,40 @@ def _candidate_patterns() -> list[str]:
                 if zone == "'Z'":
                     continue  # XXX already covers a literal Z
                 out.append(f"yyyy-MM-dd{sep}{time}{zone}")
-    for date in ("dd.MM.yyyy", "d.M.yyyy", "MM/dd/yyyy", "dd/MM/yyyy", "M/d/yyyy", "d/M/yyyy",
-                 "yyyy/MM/dd", "dd-MM-yyyy", "dd.MM.yy", "MM/dd/yy", "d.M.yy", "M/d/yy"):
+    for date in (
+        "dd.MM.yyyy",
+        "d.M.yyyy",
+        "MM/dd/yyyy",
+        "dd/MM/yyyy",
+        "M/d/yyyy",
+        "d/M/yyyy",
+        "yyyy/MM/dd",
+        "dd-MM-yyyy",
+        "dd.MM.yy",
+        "MM/dd/yy",
+        "d.M.yy",
+        "M/d/yy",
+    ):
         out.append(date)
-        out.extend(f"{date} {t}" for t in ("HH:mm:ss", "HH:mm", "H:mm", "HH:mm:ss.SSS",
-                                             "h:mm a", "h:mm:ss a"))
-    out += ["yyyyMMdd", "d MMM yyyy", "dd MMM yyyy", "d MMMM yyyy", "MMM d, yyyy",
-            "MMMM d, yyyy", "dd-MMM-yyyy", "d-MMM-yy", "MMM d yyyy", "EEE, d MMM yyyy HH:mm:ss Z",
-            "yyyy-MM", "MMM yyyy", "MMMM yyyy"]
+        out.extend(
+            f"{date} {t}"
+            for t in ("HH:mm:ss", "HH:mm", "H:mm", "HH:mm:ss.SSS", "h:mm a", "h:mm:ss a")
+        )
+    out += [
+        "yyyyMMdd",
+        "d MMM yyyy",
+        "dd MMM yyyy",
+        "d MMMM yyyy",
+        "MMM d, yyyy",
+        "MMMM d, yyyy",
+        "dd-MMM-yyyy",
+        "d-MMM-yy",
+        "MMM d yyyy",
+        "EEE, d MMM yyyy HH:mm:ss Z",
+        "yyyy-MM",
+        "MMM yyyy",
+        "MMMM yyyy",
+    ]
     return out
 
 

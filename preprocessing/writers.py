@@ -28,8 +28,13 @@ _NUMBER = r"^[+-]?(\d[\d.,]*([eE][+-]?\d+)?|[.,]\d+)$"
 def resolve_format(input_format: TableFormat, options: OutputOptions, path: Path) -> TableFormat:
     """The output conventions: the input's, overridden by options or the output file's suffix."""
     fmt = input_format.model_copy()
-    kind = options.format or {".xlsx": "xlsx", ".parquet": "parquet", ".json": "json",
-                              ".csv": "csv", ".tsv": "tsv"}.get(path.suffix.lower())
+    kind = options.format or {
+        ".xlsx": "xlsx",
+        ".parquet": "parquet",
+        ".json": "json",
+        ".csv": "csv",
+        ".tsv": "tsv",
+    }.get(path.suffix.lower())
     if kind == "tsv":
         fmt.kind, fmt.delimiter = "csv", "\t"
     elif kind is not None:
@@ -46,9 +51,15 @@ def resolve_format(input_format: TableFormat, options: OutputOptions, path: Path
 class TableWriter:
     """Writes batches (pyarrow tables of strings, null = missing) to one output file."""
 
-    def __init__(self, path: Path, fmt: TableFormat, columns: list[str],
-                 kinds: dict[str, ColumnKind], markers: dict[str, str],
-                 neutralize_formulas: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fmt: TableFormat,
+        columns: list[str],
+        kinds: dict[str, ColumnKind],
+        markers: dict[str, str],
+        neutralize_formulas: bool = True,
+    ) -> None:
         self.path = path
         self.fmt = fmt
         self.columns = columns
@@ -69,8 +80,12 @@ class TableWriter:
             self._write_text(self._header())
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if exc_type is None:
                 self._finish()
@@ -103,21 +118,32 @@ class TableWriter:
     def _header(self) -> str:
         buf = io.StringIO()
         quoting = csv.QUOTE_ALL if self.fmt.quoting == "all" else csv.QUOTE_MINIMAL
-        csv.writer(buf, delimiter=self.fmt.delimiter, quoting=quoting,
-                   lineterminator=self.fmt.line_terminator).writerow(self.columns)
+        csv.writer(
+            buf,
+            delimiter=self.fmt.delimiter,
+            quoting=quoting,
+            lineterminator=self.fmt.line_terminator,
+        ).writerow(self.columns)
         return buf.getvalue()
 
     def _csv_rows(self, batch: pa.Table) -> str:
         if batch.num_rows == 0:
             return ""
         cells = []
-        special = "[" + "".join("\\" + c if c in "\\^]-" else c
-                                for c in ('"', self.fmt.delimiter, "\r", "\n")) + "]"
+        special = (
+            "["
+            + "".join(
+                "\\" + c if c in "\\^]-" else c for c in ('"', self.fmt.delimiter, "\r", "\n")
+            )
+            + "]"
+        )
         for name in self.columns:
             col = pc.fill_null(batch.column(name), self.markers.get(name, ""))
             if self.neutralize and self.kinds.get(name) not in NUMERIC_KINDS:
-                risky = pc.and_(pc.match_substring_regex(col, _FORMULA_START),
-                                pc.invert(pc.match_substring_regex(col, _NUMBER)))
+                risky = pc.and_(
+                    pc.match_substring_regex(col, _FORMULA_START),
+                    pc.invert(pc.match_substring_regex(col, _NUMBER)),
+                )
                 col = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
             quoted = pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', "")
             if self.fmt.quoting == "all":
@@ -134,7 +160,8 @@ class TableWriter:
         encoding = self.fmt.encoding
         if self._fh.tell() == 0 and self.fmt.bom:
             encoding = {"utf-8": "utf-8-sig", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(
-                encoding, encoding)
+                encoding, encoding
+            )
         elif encoding == "utf-16":
             encoding = "utf-16-le"  # the BOM, written once, fixed the byte order
         elif encoding == "utf-8-sig" and self._fh.tell() > 0:
@@ -158,8 +185,9 @@ class TableWriter:
             self._write_xlsx()
 
     def _plain_encoding(self) -> str:
-        return {"utf-16": "utf-16-le", "utf-8-sig": "utf-8"}.get(self.fmt.encoding,
-                                                                 self.fmt.encoding)
+        return {"utf-16": "utf-16-le", "utf-8-sig": "utf-8"}.get(
+            self.fmt.encoding, self.fmt.encoding
+        )
 
     # ---------------------------------------------------------------- typed formats
     def _empty(self) -> pa.Table:

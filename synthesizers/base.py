@@ -25,7 +25,9 @@ ModelType = Literal["numerical", "categorical"]
 DEFAULT_BATCH_ROWS = 50_000
 
 
-def validate_params(model: type[BaseModel], params: BaseModel | Mapping[str, Any] | None) -> BaseModel:
+def validate_params(
+    model: type[BaseModel], params: BaseModel | Mapping[str, Any] | None
+) -> BaseModel:
     """Validate parameters against a synthesizer's parameter model (no values in errors)."""
     if isinstance(params, model):
         return params
@@ -65,8 +67,13 @@ class Synthesizer(ABC):
     name: ClassVar[str]
     params_model: ClassVar[type[BaseModel]]
 
-    def __init__(self, params: BaseModel | Mapping[str, Any] | None = None, *, seed: int = 0,
-                 threads: int = 0) -> None:
+    def __init__(
+        self,
+        params: BaseModel | Mapping[str, Any] | None = None,
+        *,
+        seed: int = 0,
+        threads: int = 0,
+    ) -> None:
         self.params = validate_params(self.params_model, params)
         self.seed = seed
         self.threads = threads or (os.cpu_count() or 1)
@@ -75,9 +82,13 @@ class Synthesizer(ABC):
         self.fitted_ = False
 
     # ---------------------------------------------------------------- public API
-    def fit(self, data: pd.DataFrame, columns: Mapping[str, ModelType],
-            progress: ProgressCallback | None = None,
-            labels: Mapping[str, str] | None = None) -> Synthesizer:
+    def fit(
+        self,
+        data: pd.DataFrame,
+        columns: Mapping[str, ModelType],
+        progress: ProgressCallback | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Synthesizer:
         """Learn from a model frame whose columns are typed by ``columns``.
 
         ``labels`` maps model column names to the user's column names, for parameters that
@@ -95,16 +106,18 @@ class Synthesizer(ABC):
         self.fitted_ = True
         return self
 
-    def sample(self, num_rows: int, seed: int | None = None,
-               batch_rows: int = DEFAULT_BATCH_ROWS) -> pd.DataFrame:
+    def sample(
+        self, num_rows: int, seed: int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
+    ) -> pd.DataFrame:
         """Sample ``num_rows`` rows (all in memory; use ``sample_batches`` for large counts)."""
         parts = list(self.sample_batches(num_rows, seed=seed, batch_rows=batch_rows))
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns_})
         return pd.concat(parts, ignore_index=True)
 
-    def sample_batches(self, num_rows: int, *, seed: int | None = None,
-                       batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    def sample_batches(
+        self, num_rows: int, *, seed: int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
+    ) -> Iterator[pd.DataFrame]:
         """Yield ``num_rows`` rows in batches; only one batch is held at a time."""
         self._check_fitted()
         if num_rows < 0:
@@ -126,9 +139,14 @@ class Synthesizer(ABC):
         """Fitted state as (JSON metadata, binary blobs), e.g. to embed in a larger file."""
         self._check_fitted()
         meta, blobs = self._state()
-        return {"synthesizer": self.name, "params": self.params.model_dump(mode="json"),
-                "seed": self.seed, "columns": self.columns_, "labels": self.labels_,
-                "state": meta}, blobs
+        return {
+            "synthesizer": self.name,
+            "params": self.params.model_dump(mode="json"),
+            "seed": self.seed,
+            "columns": self.columns_,
+            "labels": self.labels_,
+            "state": meta,
+        }, blobs
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], blobs: dict[str, bytes]) -> Synthesizer:

@@ -22,7 +22,9 @@ class CopulaGAN(SdvBackedSynthesizer):
     def _make(self, metadata: Any) -> Any:
         p: CopulaGANParams = self.params  # type: ignore[assignment]
         return CopulaGANSynthesizer(
-            metadata, **ctgan_kwargs(p), default_distribution=p.default_distribution,
+            metadata,
+            **ctgan_kwargs(p),
+            default_distribution=p.default_distribution,
             numerical_distributions=self._distributions_by_model_column(p.numerical_distributions),
         )
 

@@ -17,16 +17,22 @@ from synthesizers.sdv_backed import EpochProgress, SdvBackedSynthesizer
 def ctgan_kwargs(params: CTGANParams) -> dict[str, Any]:
     """SDV keyword arguments for the CTGAN parameter set."""
     return {
-        "epochs": params.epochs, "batch_size": params.batch_size,
-        "embedding_dim": params.embedding_dim, "generator_dim": tuple(params.generator_dim),
+        "epochs": params.epochs,
+        "batch_size": params.batch_size,
+        "embedding_dim": params.embedding_dim,
+        "generator_dim": tuple(params.generator_dim),
         "discriminator_dim": tuple(params.discriminator_dim),
-        "generator_lr": params.generator_lr, "generator_decay": params.generator_decay,
+        "generator_lr": params.generator_lr,
+        "generator_decay": params.generator_decay,
         "discriminator_lr": params.discriminator_lr,
         "discriminator_decay": params.discriminator_decay,
         "discriminator_steps": params.discriminator_steps,
-        "log_frequency": params.log_frequency, "pac": params.pac,
-        "enforce_min_max_values": False, "enforce_rounding": False,
-        "verbose": False, "enable_gpu": False,
+        "log_frequency": params.log_frequency,
+        "pac": params.pac,
+        "enforce_min_max_values": False,
+        "enforce_rounding": False,
+        "verbose": False,
+        "enable_gpu": False,
     }
 
 

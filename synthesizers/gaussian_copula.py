@@ -42,7 +42,7 @@ class GaussianCopula(SdvBackedSynthesizer):
             c: ("norm" if c in empirical else per_column.get(c, default)) for c in numeric
         }
         if encode_categories:
-            self._sdv_distributions.update({c: "norm" for c in categorical})
+            self._sdv_distributions.update(dict.fromkeys(categorical, "norm"))
         if not empirical and not encode_categories:
             self._marginals = None
             return data, dict(self.columns_)
@@ -58,18 +58,27 @@ class GaussianCopula(SdvBackedSynthesizer):
 
     def _make(self, metadata: Any) -> Any:
         params: GaussianCopulaParams = self.params  # type: ignore[assignment]
-        default = "norm" if params.default_distribution == "empirical" else params.default_distribution
+        default = (
+            "norm" if params.default_distribution == "empirical" else params.default_distribution
+        )
         return GaussianCopulaSynthesizer(
-            metadata, enforce_min_max_values=False, enforce_rounding=False,
+            metadata,
+            enforce_min_max_values=False,
+            enforce_rounding=False,
             default_distribution=default,
-            numerical_distributions={c: d for c, d in self._sdv_distributions.items() if d != default},
+            numerical_distributions={
+                c: d for c, d in self._sdv_distributions.items() if d != default
+            },
         )
 
     def _restore(self, sampled: pd.DataFrame) -> pd.DataFrame:
         if self._marginals is None:
             return sampled
-        encoded = [c for c in sampled.columns
-                   if c in self._marginals.numeric_ or c in self._marginals.levels_]
+        encoded = [
+            c
+            for c in sampled.columns
+            if c in self._marginals.numeric_ or c in self._marginals.levels_
+        ]
         values = self._marginals.from_normal(sampled[encoded])
         out = sampled.copy()
         for col in encoded:
@@ -77,8 +86,10 @@ class GaussianCopula(SdvBackedSynthesizer):
         return out
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"marginals": self._marginals.to_state() if self._marginals else None,
-                "distributions": self._sdv_distributions}
+        return {
+            "marginals": self._marginals.to_state() if self._marginals else None,
+            "distributions": self._sdv_distributions,
+        }
 
     def _load_extra_state(self, meta: dict[str, Any]) -> None:
         state = meta.get("marginals")

@@ -26,7 +26,9 @@ class EmpiricalMarginals:
         self.numeric_: dict[str, list[float]] = {}
         self.levels_: dict[str, tuple[list[str], list[float]]] = {}
 
-    def fit(self, data: pd.DataFrame, numeric: list[str], categorical: list[str]) -> EmpiricalMarginals:
+    def fit(
+        self, data: pd.DataFrame, numeric: list[str], categorical: list[str]
+    ) -> EmpiricalMarginals:
         """Learn quantile grids and level frequencies."""
         for col in numeric:
             x = data[col].to_numpy(float)

@@ -79,7 +79,9 @@ class TVAEParams(_NeuralParams):
 class CopulaGANParams(CTGANParams):
     """CTGAN on columns first mapped through fitted marginals (SDV's CopulaGAN)."""
 
-    default_distribution: Literal["norm", "beta", "truncnorm", "uniform", "gamma",
-                                  "gaussian_kde"] = "beta"
-    numerical_distributions: dict[str, Literal["norm", "beta", "truncnorm", "uniform", "gamma",
-                                               "gaussian_kde"]] = Field(default_factory=dict)
+    default_distribution: Literal[
+        "norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde"
+    ] = "beta"
+    numerical_distributions: dict[
+        str, Literal["norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde"]
+    ] = Field(default_factory=dict)

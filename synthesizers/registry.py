@@ -33,8 +33,11 @@ class SynthesizerInfo:
         try:
             module = importlib.import_module(self.module)
         except ModuleNotFoundError as exc:
-            if self.extra and exc.name and exc.name.split(".")[0] in ("sdv", "ctgan", "rdt",
-                                                                       "copulas", "torch"):
+            if (
+                self.extra
+                and exc.name
+                and exc.name.split(".")[0] in ("sdv", "ctgan", "rdt", "copulas", "torch")
+            ):
                 raise MissingExtraError(
                     f"synthesizer '{self.name}' needs the '{self.extra}' extra: "
                     f"pip install 'cinnamon-synthetization[{self.extra}]'"
@@ -55,24 +58,36 @@ REGISTRY: dict[str, SynthesizerInfo] = {
             "gaussian_copula",
             "Gaussian copula (SDV): fast statistical model; marginals per column, dependence "
             "as a correlation matrix of normal scores.",
-            GaussianCopulaParams, "synthesizers.gaussian_copula", "GaussianCopula", "sdv",
+            GaussianCopulaParams,
+            "synthesizers.gaussian_copula",
+            "GaussianCopula",
+            "sdv",
         ),
         SynthesizerInfo(
             "ctgan",
             "CTGAN (SDV): conditional generative adversarial network for mixed tables; slow "
             "on a CPU, needs many epochs.",
-            CTGANParams, "synthesizers.ctgan", "CTGAN", "sdv",
+            CTGANParams,
+            "synthesizers.ctgan",
+            "CTGAN",
+            "sdv",
         ),
         SynthesizerInfo(
             "tvae",
             "TVAE (SDV): variational autoencoder for mixed tables; faster than CTGAN, may "
             "stay close to training rows.",
-            TVAEParams, "synthesizers.tvae", "TVAE", "sdv",
+            TVAEParams,
+            "synthesizers.tvae",
+            "TVAE",
+            "sdv",
         ),
         SynthesizerInfo(
             "copulagan",
             "CopulaGAN (SDV): CTGAN trained on columns mapped through fitted marginals.",
-            CopulaGANParams, "synthesizers.copulagan", "CopulaGAN", "sdv",
+            CopulaGANParams,
+            "synthesizers.copulagan",
+            "CopulaGAN",
+            "sdv",
         ),
     )
 }
@@ -87,8 +102,9 @@ def get_info(name: str) -> SynthesizerInfo:
         raise UnknownSynthesizerError(f"unknown synthesizer; valid names: {valid}") from None
 
 
-def create(name: str, params: BaseModel | dict[str, Any] | None = None, *, seed: int = 0,
-           threads: int = 0) -> Synthesizer:
+def create(
+    name: str, params: BaseModel | dict[str, Any] | None = None, *, seed: int = 0, threads: int = 0
+) -> Synthesizer:
     """Instantiate a registered synthesizer with validated parameters."""
     info = get_info(name)
     from synthesizers.base import validate_params

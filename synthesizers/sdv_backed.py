@@ -18,16 +18,23 @@ from synthesizers.errors import InvalidParametersError
 from synthesizers.progress import Progress, ProgressCallback
 
 TABLE = "table"
-for _name in ("SingleTableSynthesizer", "MultiTableSynthesizer", "Metadata", "sdv", "rdt",
-              "copulas", "ctgan"):
+for _name in (
+    "SingleTableSynthesizer",
+    "MultiTableSynthesizer",
+    "Metadata",
+    "sdv",
+    "rdt",
+    "copulas",
+    "ctgan",
+):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def build_metadata(columns: dict[str, str]) -> Metadata:
     """SDV metadata v2 declaring our model columns (no detection, no PII guessing)."""
-    return Metadata.load_from_dict({
-        "tables": {TABLE: {"columns": {name: {"sdtype": kind} for name, kind in columns.items()}}}
-    })
+    return Metadata.load_from_dict(
+        {"tables": {TABLE: {"columns": {name: {"sdtype": kind} for name, kind in columns.items()}}}}
+    )
 
 
 class SdvBackedSynthesizer(Synthesizer):
@@ -87,15 +94,19 @@ class SdvBackedSynthesizer(Synthesizer):
         inverse = {label: col for col, label in self.labels_.items()}
         unknown = [name for name in by_label if name not in inverse]
         if unknown:
-            raise InvalidParametersError("invalid synthesizer parameters", [
-                (f"/numerical_distributions/{name}", "no such column") for name in unknown
-            ])
+            raise InvalidParametersError(
+                "invalid synthesizer parameters",
+                [(f"/numerical_distributions/{name}", "no such column") for name in unknown],
+            )
         wrong = [n for n in by_label if self.columns_[inverse[n]] != "numerical"]
         if wrong:
-            raise InvalidParametersError("invalid synthesizer parameters", [
-                (f"/numerical_distributions/{name}", "not a numeric or date column")
-                for name in wrong
-            ])
+            raise InvalidParametersError(
+                "invalid synthesizer parameters",
+                [
+                    (f"/numerical_distributions/{name}", "not a numeric or date column")
+                    for name in wrong
+                ],
+            )
         return {inverse[name]: dist for name, dist in by_label.items()}
 
 
@@ -124,8 +135,16 @@ class _EpochIterator:
         for i, item in enumerate(self.items):
             yield item
             loss = _last_loss(self.model_getter())
-            self.callback(Progress("fitting", (i + 1) / total, f"epoch {i + 1} of {total}",
-                                   epoch=i + 1, epochs=total, loss=loss))
+            self.callback(
+                Progress(
+                    "fitting",
+                    (i + 1) / total,
+                    f"epoch {i + 1} of {total}",
+                    epoch=i + 1,
+                    epochs=total,
+                    loss=loss,
+                )
+            )
 
 
 def _last_loss(model: Any) -> float | None:

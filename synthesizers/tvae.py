@@ -23,10 +23,18 @@ class TVAE(SdvBackedSynthesizer):
     def _make(self, metadata: Any) -> Any:
         p: TVAEParams = self.params  # type: ignore[assignment]
         return TVAESynthesizer(
-            metadata, epochs=p.epochs, batch_size=p.batch_size, embedding_dim=p.embedding_dim,
-            compress_dims=tuple(p.compress_dims), decompress_dims=tuple(p.decompress_dims),
-            l2scale=p.l2scale, loss_factor=p.loss_factor, enforce_min_max_values=False,
-            enforce_rounding=False, verbose=False, enable_gpu=False,
+            metadata,
+            epochs=p.epochs,
+            batch_size=p.batch_size,
+            embedding_dim=p.embedding_dim,
+            compress_dims=tuple(p.compress_dims),
+            decompress_dims=tuple(p.decompress_dims),
+            l2scale=p.l2scale,
+            loss_factor=p.loss_factor,
+            enforce_min_max_values=False,
+            enforce_rounding=False,
+            verbose=False,
+            enable_gpu=False,
         )
 
     @contextlib.contextmanager

@@ -22,12 +22,15 @@ def test_unknown_keys_are_named() -> None:
     assert _pointers(info.value) == ["/columns/age/colour"]
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"kind": "integer", "decimal_places": 2}, "decimal_places"),
-    ({"kind": "categorical", "formats": ["dd.MM.yyyy"]}, "formats"),
-    ({"kind": "date", "categories": ["a"]}, "categories"),
-    ({"kind": "text", "min": 1}, "min"),
-])
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"kind": "integer", "decimal_places": 2}, "decimal_places"),
+        ({"kind": "categorical", "formats": ["dd.MM.yyyy"]}, "formats"),
+        ({"kind": "date", "categories": ["a"]}, "categories"),
+        ({"kind": "text", "min": 1}, "min"),
+    ],
+)
 def test_impossible_combinations_name_column_and_field(spec: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_schema({"columns": {"col": spec}})
@@ -44,10 +47,12 @@ def test_min_above_max_and_bad_timezone() -> None:
 
 
 def test_partial_schema_overrides_column_by_column() -> None:
-    inferred = DatasetSchema(columns={
-        "a": ColumnSpec(kind=ColumnKind.DATE, formats=["yyyy-MM-dd"]),
-        "b": ColumnSpec(kind=ColumnKind.INTEGER),
-    })
+    inferred = DatasetSchema(
+        columns={
+            "a": ColumnSpec(kind=ColumnKind.DATE, formats=["yyyy-MM-dd"]),
+            "b": ColumnSpec(kind=ColumnKind.INTEGER),
+        }
+    )
     override = parse_schema({"columns": {"a": {"kind": "categorical"}, "b": {"max": 10}}})
     merged = merge_schema(inferred, override)
     assert merged.columns["a"].kind == ColumnKind.CATEGORICAL
@@ -71,13 +76,17 @@ def test_override_that_becomes_impossible_after_merge() -> None:
 
 # ---- reliability row 12 (library level) -----------------------------------------------------
 
-@pytest.mark.parametrize(("document", "pointer"), [
-    ({"synthesizer": {"name": "ctgan"}, "colour": 1}, "/colour"),
-    ({"num_rows": "many"}, "/num_rows"),
-    ({"num_rows": 0}, "/num_rows"),
-    ({"seed": -1}, "/seed"),
-    ({"synthesizer": {"name": "ctgan", "parameters": {}}}, "/synthesizer/parameters"),
-])
+
+@pytest.mark.parametrize(
+    ("document", "pointer"),
+    [
+        ({"synthesizer": {"name": "ctgan"}, "colour": 1}, "/colour"),
+        ({"num_rows": "many"}, "/num_rows"),
+        ({"num_rows": 0}, "/num_rows"),
+        ({"seed": -1}, "/seed"),
+        ({"synthesizer": {"name": "ctgan", "parameters": {}}}, "/synthesizer/parameters"),
+    ],
+)
 def test_job_config_errors_point_at_fields(document: dict[str, object], pointer: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_job_config(document)

@@ -9,29 +9,35 @@ from hypothesis import strategies as st
 
 from config.job import CleaningOptions
 from config.schema import ColumnKind
+from config.settings import Limits
 from preprocessing.inference import infer_column, infer_schema
 from preprocessing.readers import read_table
-from config.settings import Limits
 from tests.conftest import CINNAMON, SAMPLES
 
 MARKERS = set(CleaningOptions().missing_markers)
 
 
-@pytest.mark.parametrize(("values", "kind"), [
-    (["1", "2", "3", "2"], ColumnKind.INTEGER),
-    (["1.5", "2", "-3.25"], ColumnKind.DECIMAL),
-    (["yes", "No", "YES"], ColumnKind.BOOLEAN),
-    (["True", "False"], ColumnKind.BOOLEAN),
-    (["007", "012", "007"], ColumnKind.CATEGORICAL),
-    (["a", "b", "a"], ColumnKind.CATEGORICAL),
-    (["2020-01-01", "2021-02-03"], ColumnKind.DATE),
-    (["24.12.2023 18:00", "25.12.2023 09:30"], ColumnKind.DATETIME),
-    ([str(i) for i in range(100, 150)], ColumnKind.ID),
-    ([f"P-{i:04d}" for i in range(30)], ColumnKind.ID),
-    ([f"Person Number {i}" for i in range(30)], ColumnKind.TEXT),
-    ([f"a long free text remark about patient visit {i % 30}" for i in range(40)], ColumnKind.TEXT),
-    ([], ColumnKind.CATEGORICAL),
-])
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["1", "2", "3", "2"], ColumnKind.INTEGER),
+        (["1.5", "2", "-3.25"], ColumnKind.DECIMAL),
+        (["yes", "No", "YES"], ColumnKind.BOOLEAN),
+        (["True", "False"], ColumnKind.BOOLEAN),
+        (["007", "012", "007"], ColumnKind.CATEGORICAL),
+        (["a", "b", "a"], ColumnKind.CATEGORICAL),
+        (["2020-01-01", "2021-02-03"], ColumnKind.DATE),
+        (["24.12.2023 18:00", "25.12.2023 09:30"], ColumnKind.DATETIME),
+        ([str(i) for i in range(100, 150)], ColumnKind.ID),
+        ([f"P-{i:04d}" for i in range(30)], ColumnKind.ID),
+        ([f"Person Number {i}" for i in range(30)], ColumnKind.TEXT),
+        (
+            [f"a long free text remark about patient visit {i % 30}" for i in range(40)],
+            ColumnKind.TEXT,
+        ),
+        ([], ColumnKind.CATEGORICAL),
+    ],
+)
 def test_kinds(values: list[str], kind: ColumnKind) -> None:
     assert infer_column(pd.Series(values, dtype=object)).kind == kind
 
@@ -59,11 +65,18 @@ def test_inference_is_stable_under_row_shuffles(seed: int, name: str) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(values=st.lists(st.one_of(st.integers(-10**6, 10**6).map(str),
-                                 st.sampled_from(["red", "green", "blue", "", "NA"]),
-                                 st.dates().map(lambda d: d.strftime("%d.%m.%Y"))),
-                       min_size=1, max_size=60),
-       seed=st.integers(0, 1000))
+@given(
+    values=st.lists(
+        st.one_of(
+            st.integers(-(10**6), 10**6).map(str),
+            st.sampled_from(["red", "green", "blue", "", "NA"]),
+            st.dates().map(lambda d: d.strftime("%d.%m.%Y")),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    seed=st.integers(0, 1000),
+)
 def test_inference_of_arbitrary_columns_is_order_independent(values: list[str], seed: int) -> None:
     frame = pd.DataFrame({"c": values}, dtype=object)
     shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)

@@ -21,7 +21,9 @@ from tests.conftest import CINNAMON, GERMAN, SAMPLES
 MARKERS = set(CleaningOptions().missing_markers)
 
 
-def _fit(frame: pd.DataFrame, override: dict[str, object] | None = None, **fmt_kw: object) -> Pipeline:
+def _fit(
+    frame: pd.DataFrame, override: dict[str, object] | None = None, **fmt_kw: object
+) -> Pipeline:
     schema = infer_schema(frame, MARKERS, str(fmt_kw.get("decimal", ".")))
     if override:
         schema = merge_schema(schema, parse_schema(override))
@@ -41,8 +43,15 @@ def _as_written(frame: pd.DataFrame, pipe: Pipeline) -> pd.DataFrame:
     return pd.DataFrame({c: frame[c].where(frame[c].notna(), markers[c]) for c in frame.columns})
 
 
-@pytest.mark.parametrize("path", [*SAMPLES.values(), CINNAMON / "risk_assessment_oncology" / "data.csv",
-                                  CINNAMON / "obesity_levels" / "data.csv"], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path",
+    [
+        *SAMPLES.values(),
+        CINNAMON / "risk_assessment_oncology" / "data.csv",
+        CINNAMON / "obesity_levels" / "data.csv",
+    ],
+    ids=lambda p: p.stem,
+)
 def test_inverse_of_transform_reproduces_the_input(path: Path) -> None:
     frame, fmt = read_table(path, Limits())
     pipe = _fit(frame, decimal=fmt.decimal)
@@ -54,7 +63,9 @@ def test_inverse_of_transform_reproduces_the_input(path: Path) -> None:
         original = frame[name].str.strip()
         same = (back[name] == original) | (original.isin(MARKERS) & back[name].isin(MARKERS))
         # exponent notation (1.8e+16) is written back in fixed notation: same number
-        same |= original.str.contains("e", case=False) & (pipe.output_kinds()[name] == ColumnKind.DECIMAL)
+        same |= original.str.contains("e", case=False) & (
+            pipe.output_kinds()[name] == ColumnKind.DECIMAL
+        )
         assert same.all(), f"{path.stem}.{name}: {int((~same).sum())} values differ"
 
 
@@ -62,10 +73,17 @@ def test_german_excel_round_trips_in_its_own_conventions(tmp_path: Path) -> None
     frame, fmt = read_table(GERMAN, Limits())
     pipe = _fit(frame, decimal=fmt.decimal)
     pipe.input_format = fmt
-    table = pipe.inverse_transform(pipe.transform(frame, np.random.default_rng(0)), np.random.default_rng(1))
+    table = pipe.inverse_transform(
+        pipe.transform(frame, np.random.default_rng(0)), np.random.default_rng(1)
+    )
     out = tmp_path / "out.csv"
-    with TableWriter(out, resolve_format(fmt, OutputOptions(), out), pipe.output_columns(),
-                     pipe.output_kinds(), pipe.missing_markers()) as writer:
+    with TableWriter(
+        out,
+        resolve_format(fmt, OutputOptions(), out),
+        pipe.output_columns(),
+        pipe.output_kinds(),
+        pipe.missing_markers(),
+    ) as writer:
         writer.write(table)
     assert out.read_bytes() == GERMAN.read_bytes()
 
@@ -100,14 +118,21 @@ def test_string_ids_keep_their_shape() -> None:
 
 
 def test_cleaning_variants_coercion_and_flags() -> None:
-    frame = pd.DataFrame({
-        "city": ["Berlin", "berlin ", "BERLIN", "Bonn", "Bonn", "Köln"] * 3,
-        "n": ["1", "2", "x", "4", "5", "6"] * 3,
-        "const": ["k"] * 18,
-        "empty": [""] * 18,
-    })
-    pipe = Pipeline(merge_schema(infer_schema(frame, MARKERS), parse_schema(
-        {"columns": {"city": {"unify_variants": True}, "n": {"kind": "integer"}}})), CleaningOptions())
+    frame = pd.DataFrame(
+        {
+            "city": ["Berlin", "berlin ", "BERLIN", "Bonn", "Bonn", "Köln"] * 3,
+            "n": ["1", "2", "x", "4", "5", "6"] * 3,
+            "const": ["k"] * 18,
+            "empty": [""] * 18,
+        }
+    )
+    pipe = Pipeline(
+        merge_schema(
+            infer_schema(frame, MARKERS),
+            parse_schema({"columns": {"city": {"unify_variants": True}, "n": {"kind": "integer"}}}),
+        ),
+        CleaningOptions(),
+    )
     pipe.fit(frame)
     reports = {r.name: r for r in pipe.report_.column_reports}
     assert reports["city"].variants_unified == 6 and reports["city"].distinct_levels == 3
@@ -120,9 +145,15 @@ def test_cleaning_variants_coercion_and_flags() -> None:
 
 
 def test_out_of_range_values_and_clipping() -> None:
-    frame = pd.DataFrame({"age": ["5", "50", "500", "40"], "d": ["01.01.1900", "01.01.2000",
-                                                                 "05.05.2005", "01.01.2100"]})
-    pipe = _fit(frame, {"columns": {"age": {"max": 120}, "d": {"min": "01.01.1970", "max": "31.12.2030"}}})
+    frame = pd.DataFrame(
+        {
+            "age": ["5", "50", "500", "40"],
+            "d": ["01.01.1900", "01.01.2000", "05.05.2005", "01.01.2100"],
+        }
+    )
+    pipe = _fit(
+        frame, {"columns": {"age": {"max": 120}, "d": {"min": "01.01.1970", "max": "31.12.2030"}}}
+    )
     reports = {r.name: r for r in pipe.report_.column_reports}
     assert reports["age"].out_of_range == 1 and reports["d"].out_of_range == 2
     model = pipe.transform(frame, np.random.default_rng(0))
@@ -135,14 +166,24 @@ def test_out_of_range_values_and_clipping() -> None:
 
 
 def test_time_zones_are_kept() -> None:
-    frame = pd.DataFrame({"t": ["2023-01-05T10:00:00+01:00", "2023-07-05T10:00:00+01:00",
-                                "2023-03-01T08:30:00+01:00"]})
+    frame = pd.DataFrame(
+        {
+            "t": [
+                "2023-01-05T10:00:00+01:00",
+                "2023-07-05T10:00:00+01:00",
+                "2023-03-01T08:30:00+01:00",
+            ]
+        }
+    )
     back = _round_trip(_fit(frame), frame)
     assert back["t"].tolist() == frame["t"].tolist()
     pipe = _fit(frame, {"columns": {"t": {"timezone": "Europe/Berlin"}}})
     back = _round_trip(pipe, frame)
-    assert back["t"].tolist() == ["2023-01-05T10:00:00+01:00", "2023-07-05T11:00:00+02:00",
-                                  "2023-03-01T08:30:00+01:00"]
+    assert back["t"].tolist() == [
+        "2023-01-05T10:00:00+01:00",
+        "2023-07-05T11:00:00+02:00",
+        "2023-03-01T08:30:00+01:00",
+    ]
 
 
 def test_epoch_columns_when_configured() -> None:
@@ -153,9 +194,12 @@ def test_epoch_columns_when_configured() -> None:
 
 
 def test_huge_cardinality_is_pooled_not_exploded() -> None:
-    frame = pd.DataFrame({"code": [f"c{i % 50_000}" for i in range(60_000)],
-                          "v": ["1", "2", "3"] * 20_000})
-    schema = merge_schema(infer_schema(frame, MARKERS), parse_schema({"columns": {"code": {"kind": "categorical"}}}))
+    frame = pd.DataFrame(
+        {"code": [f"c{i % 50_000}" for i in range(60_000)], "v": ["1", "2", "3"] * 20_000}
+    )
+    schema = merge_schema(
+        infer_schema(frame, MARKERS), parse_schema({"columns": {"code": {"kind": "categorical"}}})
+    )
     pipe = Pipeline(schema, CleaningOptions(), max_levels=100).fit(frame)
     report = {r.name: r for r in pipe.report_.column_reports}["code"]
     assert report.pooled_levels == 50_000 - 99
@@ -164,7 +208,7 @@ def test_huge_cardinality_is_pooled_not_exploded() -> None:
 
 
 def test_state_round_trips_through_json() -> None:
-    frame, fmt = read_table(SAMPLES["polls"], Limits())
+    frame, _fmt = read_table(SAMPLES["polls"], Limits())
     pipe = _fit(frame)
     model = pipe.transform(frame, np.random.default_rng(0))
     again = Pipeline.from_json(pipe.to_json())
@@ -175,12 +219,21 @@ def test_state_round_trips_through_json() -> None:
 
 
 def test_formula_like_strings_are_neutralised_numbers_untouched(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"s": ["=SUM(A1)", "+cmd", "@x", "-5", "ok"] * 4, "n": ["-5", "3", "-1", "2", "0"] * 4})
+    frame = pd.DataFrame(
+        {"s": ["=SUM(A1)", "+cmd", "@x", "-5", "ok"] * 4, "n": ["-5", "3", "-1", "2", "0"] * 4}
+    )
     pipe = _fit(frame, {"columns": {"s": {"kind": "categorical"}}})
-    table = pipe.inverse_transform(pipe.transform(frame, np.random.default_rng(0)), np.random.default_rng(0))
+    table = pipe.inverse_transform(
+        pipe.transform(frame, np.random.default_rng(0)), np.random.default_rng(0)
+    )
     out = tmp_path / "o.csv"
-    with TableWriter(out, resolve_format(pipe.input_format, OutputOptions(), out), pipe.output_columns(),
-                     pipe.output_kinds(), pipe.missing_markers()) as writer:
+    with TableWriter(
+        out,
+        resolve_format(pipe.input_format, OutputOptions(), out),
+        pipe.output_columns(),
+        pipe.output_kinds(),
+        pipe.missing_markers(),
+    ) as writer:
         writer.write(table)
     lines = out.read_text().splitlines()[1:6]
     assert lines == ["'=SUM(A1),-5", "'+cmd,3", "'@x,-1", "-5,2", "ok,0"]
@@ -190,7 +243,9 @@ def test_excluded_columns_are_dropped_and_reported() -> None:
     frame = pd.DataFrame({"a": ["1", "2", "3"], "secret": ["x", "y", "z"]})
     pipe = _fit(frame, {"columns": {"secret": {"exclude": True}}})
     assert pipe.output_columns() == ["a"]
-    assert any(r.name == "secret" and "excluded" in r.actions[0] for r in pipe.report_.column_reports)
+    assert any(
+        r.name == "secret" and "excluded" in r.actions[0] for r in pipe.report_.column_reports
+    )
 
 
 def test_kind_override_to_unparseable_dates_is_a_clear_error() -> None:

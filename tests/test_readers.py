@@ -26,14 +26,19 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("encoding", "prefix", "expected"), [
-    ("utf-8", b"", "utf-8"),
-    ("utf-8", b"\xef\xbb\xbf", "utf-8"),
-    ("cp1252", b"", "cp1252"),
-    ("utf-16", b"", "utf-16"),
-    ("utf-16-le", b"", "utf-16-le"),
-])
-def test_encodings_are_detected(tmp_path: Path, encoding: str, prefix: bytes, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "prefix", "expected"),
+    [
+        ("utf-8", b"", "utf-8"),
+        ("utf-8", b"\xef\xbb\xbf", "utf-8"),
+        ("cp1252", b"", "cp1252"),
+        ("utf-16", b"", "utf-16"),
+        ("utf-16-le", b"", "utf-16-le"),
+    ],
+)
+def test_encodings_are_detected(
+    tmp_path: Path, encoding: str, prefix: bytes, expected: str
+) -> None:
     path = _write(tmp_path, "t.csv", prefix + ROWS.encode(encoding))
     frame, fmt = read_table(path, Limits())
     assert list(frame.columns) == ["name", "größe", "datum"]
@@ -45,7 +50,9 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str, prefix: bytes, ex
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_delimiters_are_detected(tmp_path: Path, delimiter: str) -> None:
-    text = "\n".join(delimiter.join(r) for r in [["a", "b", "c"], ["1", "x y", "3"], ["4", "5", "6"]])
+    text = "\n".join(
+        delimiter.join(r) for r in [["a", "b", "c"], ["1", "x y", "3"], ["4", "5", "6"]]
+    )
     frame, fmt = read_table(_write(tmp_path, "t.txt", text.encode()), Limits())
     assert fmt.delimiter == delimiter
     assert frame.shape == (2, 3)
@@ -54,8 +61,11 @@ def test_delimiters_are_detected(tmp_path: Path, delimiter: str) -> None:
 def test_every_cell_is_a_string_with_nothing_guessed(tmp_path: Path) -> None:
     path = _write(tmp_path, "t.csv", b"zip,flag,note\n00123,NA,\n00042,TRUE,None\n")
     frame, _ = read_table(path, Limits())
-    assert frame.to_dict("list") == {"zip": ["00123", "00042"], "flag": ["NA", "TRUE"],
-                                     "note": ["", "None"]}
+    assert frame.to_dict("list") == {
+        "zip": ["00123", "00042"],
+        "flag": ["NA", "TRUE"],
+        "note": ["", "None"],
+    }
 
 
 def test_line_endings_and_quoting_are_recorded(tmp_path: Path) -> None:
@@ -66,7 +76,12 @@ def test_line_endings_and_quoting_are_recorded(tmp_path: Path) -> None:
 
 def test_german_excel_export(tmp_path: Path) -> None:
     frame, fmt = read_table(GERMAN, Limits())
-    assert (fmt.delimiter, fmt.decimal, fmt.encoding, fmt.line_terminator) == (";", ",", "cp1252", "\r\n")
+    assert (fmt.delimiter, fmt.decimal, fmt.encoding, fmt.line_terminator) == (
+        ";",
+        ",",
+        "cp1252",
+        "\r\n",
+    )
     assert frame["startdate"].str.match(r"^\d{2}\.\d{2}\.\d{4}$").all()
 
 
@@ -103,20 +118,30 @@ def test_parquet_and_json_records(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "t.parquet")
     frame, fmt = read_table(tmp_path / "t.parquet", Limits())
     assert fmt.kind == "parquet"
-    assert frame.to_dict("list") == {"n": ["1", ""], "x": ["1.5", "2"], "s": ["a", "b"],
-                                     "f": ["true", "false"]}
-    path = _write(tmp_path, "t.json", json.dumps([{"a": 1, "b": None}, {"a": 2.5, "b": "x"}]).encode())
+    assert frame.to_dict("list") == {
+        "n": ["1", ""],
+        "x": ["1.5", "2"],
+        "s": ["a", "b"],
+        "f": ["true", "false"],
+    }
+    path = _write(
+        tmp_path, "t.json", json.dumps([{"a": 1, "b": None}, {"a": 2.5, "b": "x"}]).encode()
+    )
     frame, fmt = read_table(path, Limits())
     assert fmt.kind == "json" and frame.to_dict("list") == {"a": ["1", "2.5"], "b": ["", "x"]}
 
 
 # ---- reliability checklist rows 3, 8, 9 (library level) -------------------------------------
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"", "empty"),
-    (b"   \n\n", "empty"),
-    (b"a,b,c\n", "no data rows"),
-])
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"a,b,c\n", "no data rows"),
+    ],
+)
 def test_empty_inputs_are_named(tmp_path: Path, data: bytes, message: str) -> None:
     with pytest.raises(EmptyTableError, match=message):
         read_table(_write(tmp_path, "t.csv", data), Limits())
@@ -125,7 +150,11 @@ def test_empty_inputs_are_named(tmp_path: Path, data: bytes, message: str) -> No
 def test_ragged_long_row_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(ReadError) as info:
         read_table(_write(tmp_path, "t.csv", b"a,b\n1,2\n3,4,5\n"), Limits())
-    assert info.value.line == 3 and "3 fields" in str(info.value) and "5" not in str(info.value).split("fields")[1][:0]
+    assert (
+        info.value.line == 3
+        and "3 fields" in str(info.value)
+        and "5" not in str(info.value).split("fields")[1][:0]
+    )
 
 
 def test_short_rows_are_padded(tmp_path: Path) -> None:
@@ -154,12 +183,15 @@ def test_pickle_renamed_is_refused_without_loading(tmp_path: Path) -> None:
             read_table(_write(tmp_path, name, payload), Limits())
 
 
-@pytest.mark.parametrize(("limits", "limit"), [
-    (Limits(max_bytes=100), "max_bytes"),
-    (Limits(max_rows=10), "max_rows"),
-    (Limits(max_columns=2), "max_columns"),
-    (Limits(max_field_chars=10), "max_field_chars"),
-])
+@pytest.mark.parametrize(
+    ("limits", "limit"),
+    [
+        (Limits(max_bytes=100), "max_bytes"),
+        (Limits(max_rows=10), "max_rows"),
+        (Limits(max_columns=2), "max_columns"),
+        (Limits(max_field_chars=10), "max_field_chars"),
+    ],
+)
 def test_limits_are_enforced_and_named(tmp_path: Path, limits: Limits, limit: str) -> None:
     rows = ["a,b,c"] + [f"{i},{'x' * (5 + i)},z" for i in range(20)]
     path = _write(tmp_path, "t.csv", "\n".join(rows).encode())

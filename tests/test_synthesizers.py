@@ -44,7 +44,9 @@ def table() -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
     frame = frame.head(300)
     canary = np.random.default_rng(7).uniform(1000, 2000, len(frame)).round(6)
     frame["canary"] = [f"{v:.6f}" for v in canary]
-    pipe = Pipeline(infer_schema(frame, set(CleaningOptions().missing_markers)), CleaningOptions(), fmt)
+    pipe = Pipeline(
+        infer_schema(frame, set(CleaningOptions().missing_markers)), CleaningOptions(), fmt
+    )
     model = pipe.fit_transform(frame, np.random.default_rng(0))
     labels = {s.model_name: s.name for s in pipe.steps_}
     return model, pipe.model_columns(), labels
@@ -88,7 +90,7 @@ def test_save_load_samples_identically(name: str, table: Any, tmp_path: Path) ->
 
 @pytest.mark.parametrize("name", NAMES)
 def test_model_file_holds_no_training_rows(name: str, table: Any, tmp_path: Path) -> None:
-    model, columns, labels = table
+    model, _columns, labels = table
     synth = _fitted(name, table)
     path = tmp_path / "model.bin"
     synth.save(path, KEY)
@@ -96,14 +98,15 @@ def test_model_file_holds_no_training_rows(name: str, table: Any, tmp_path: Path
     import zipfile
 
     raw = path.read_bytes()
-    payload = raw[len(b"CSYNMODEL1") + 32:]
+    payload = raw[len(b"CSYNMODEL1") + 32 :]
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         content = b"".join(zf.read(n) for n in zf.namelist())
     canary_col = next(c for c, label in labels.items() if label == "canary")
     values = model[canary_col].to_numpy()
     inner = np.sort(values)[1:-1]  # extremes are issue 5's business (clipping)
-    leaked = [v for v in inner if repr(float(v)).encode() in content
-              or np.float64(v).tobytes() in content]
+    leaked = [
+        v for v in inner if repr(float(v)).encode() in content or np.float64(v).tobytes() in content
+    ]
     assert len(leaked) <= len(inner) // 50, f"{len(leaked)} training values found in the model file"
 
 
@@ -150,14 +153,17 @@ def test_tampered_or_foreign_model_files_are_refused(table: Any, tmp_path: Path)
         cls.load(path, KEY)
 
 
-@pytest.mark.parametrize(("params", "pointer"), [
-    ({"epochs": -1}, "/epochs"),
-    ({"epochs": 10**9}, "/epochs"),
-    ({"epochs": float("nan")}, "/epochs"),
-    ({"batch_size": 105}, "/"),
-    ({"learning_rate": 0.1}, "/learning_rate"),
-    ({"generator_dim": [0]}, "/"),
-])
+@pytest.mark.parametrize(
+    ("params", "pointer"),
+    [
+        ({"epochs": -1}, "/epochs"),
+        ({"epochs": 10**9}, "/epochs"),
+        ({"epochs": float("nan")}, "/epochs"),
+        ({"batch_size": 105}, "/"),
+        ({"learning_rate": 0.1}, "/learning_rate"),
+        ({"generator_dim": [0]}, "/"),
+    ],
+)
 def test_invalid_parameters_point_at_the_field(params: dict[str, Any], pointer: str) -> None:
     with pytest.raises(InvalidParametersError) as info:
         create("ctgan", params)

@@ -32,9 +32,18 @@ class ColumnStep(ABC):
         if "step_name" in cls.__dict__:
             ColumnStep.registry[cls.step_name] = cls
 
-    def __init__(self, name: str, spec: ColumnSpec, model_name: str, markers: set[str],
-                 trim: bool = True, *, decimal: str = ".", max_levels: int = 1000,
-                 unify: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        spec: ColumnSpec,
+        model_name: str,
+        markers: set[str],
+        trim: bool = True,
+        *,
+        decimal: str = ".",
+        max_levels: int = 1000,
+        unify: bool = False,
+    ) -> None:
         self.decimal = decimal
         self.max_levels = max_levels
         self.unify = unify
@@ -51,7 +60,7 @@ class ColumnStep(ABC):
     # -- public API ---------------------------------------------------------------------------
     def fit(self, raw: pd.Series) -> ColumnStep:
         """Learn this column's state from its raw strings."""
-        values, missing, self.marker_ = split_missing(raw, self.markers, self.trim)
+        values, _missing, self.marker_ = split_missing(raw, self.markers, self.trim)
         self.report_.rows = len(raw)
         self.report_.missing_marker = self.marker_
         self._fit(values)
@@ -64,8 +73,9 @@ class ColumnStep(ABC):
         values, _, _ = split_missing(raw, self.markers, self.trim)
         return self._transform(values, rng)
 
-    def inverse_transform(self, model: pd.DataFrame, rng: np.random.Generator,
-                          decimal: str = ".") -> pa.Array:
+    def inverse_transform(
+        self, model: pd.DataFrame, rng: np.random.Generator, decimal: str = "."
+    ) -> pa.Array:
         """Strings (null = missing) from model columns."""
         self._check_fitted()
         return self._inverse(model, rng, decimal)
@@ -77,20 +87,36 @@ class ColumnStep(ABC):
     def to_state(self) -> dict[str, Any]:
         """Fitted state as JSON-compatible data."""
         self._check_fitted()
-        return {"step": self.step_name, "name": self.name, "model_name": self.model_name,
-                "spec": self.spec.model_dump(mode="json", exclude_none=True),
-                "markers": sorted(self.markers), "trim": self.trim, "marker": self.marker_,
-                "options": {"decimal": self.decimal, "max_levels": self.max_levels,
-                            "unify": self.unify},
-                "missing_rate": self.missing_rate_, "report": self.report_.model_dump(),
-                "state": self._state()}
+        return {
+            "step": self.step_name,
+            "name": self.name,
+            "model_name": self.model_name,
+            "spec": self.spec.model_dump(mode="json", exclude_none=True),
+            "markers": sorted(self.markers),
+            "trim": self.trim,
+            "marker": self.marker_,
+            "options": {
+                "decimal": self.decimal,
+                "max_levels": self.max_levels,
+                "unify": self.unify,
+            },
+            "missing_rate": self.missing_rate_,
+            "report": self.report_.model_dump(),
+            "state": self._state(),
+        }
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> ColumnStep:
         """Rebuild a fitted step from ``to_state`` output."""
         step_cls = ColumnStep.registry[data["step"]]
-        step = step_cls(data["name"], ColumnSpec.model_validate(data["spec"]), data["model_name"],
-                        set(data["markers"]), data["trim"], **data["options"])
+        step = step_cls(
+            data["name"],
+            ColumnSpec.model_validate(data["spec"]),
+            data["model_name"],
+            set(data["markers"]),
+            data["trim"],
+            **data["options"],
+        )
         step.marker_ = data["marker"]
         step.missing_rate_ = data["missing_rate"]
         step.report_ = ColumnReport.model_validate(data["report"])
@@ -106,8 +132,7 @@ class ColumnStep(ABC):
     def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]: ...
 
     @abstractmethod
-    def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
-        ...
+    def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array: ...
 
     @abstractmethod
     def _state(self) -> dict[str, Any]: ...
@@ -138,8 +163,13 @@ def format_integers(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(np.asarray(values).astype("int64")), pa.string())
 
 
-def format_fixed(values: np.ndarray, places: int, decimal: str = ".",
-                 strip_zeros: bool = False, min_places: int = 0) -> pa.Array:
+def format_fixed(
+    values: np.ndarray,
+    places: int,
+    decimal: str = ".",
+    strip_zeros: bool = False,
+    min_places: int = 0,
+) -> pa.Array:
     """Numbers with a fixed number of decimal places, vectorised (no per-value Python)."""
     x = np.asarray(values, dtype=float)
     scale = 10.0**places

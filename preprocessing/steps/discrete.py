@@ -52,7 +52,7 @@ class CategoricalStep(ColumnStep):
         order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         keep = order if len(order) <= self.max_levels else order[: self.max_levels - 1]
         self.levels_ = [str(k) for k, _ in keep]
-        self.pooled_ = {str(k): int(v) for k, v in order[len(keep):]}
+        self.pooled_ = {str(k): int(v) for k, v in order[len(keep) :]}
         r.distinct_levels = len(order)
         r.pooled_levels = len(self.pooled_)
         if self.pooled_:
@@ -84,8 +84,7 @@ class CategoricalStep(ColumnStep):
         return with_missing(pa.array(values.astype(str), type=pa.string()), missing)
 
     def _state(self) -> dict[str, Any]:
-        return {"mapping": self.mapping_,
-                "pooled": self.pooled_, "levels": self.levels_}
+        return {"mapping": self.mapping_, "pooled": self.pooled_, "levels": self.levels_}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.mapping_ = state["mapping"]

@@ -19,8 +19,27 @@ import pyarrow as pa
 from preprocessing.steps.base import ColumnStep, format_integers, with_missing
 
 _CLASSES = {"d": string.digits, "u": string.ascii_uppercase, "l": string.ascii_lowercase}
-_LOREM = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
-          "incididunt ut labore et dolore magna aliqua").split()
+_LOREM = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+]
 MIN_WORD_ROWS = 5  # a word must occur in this many rows to be used in generated text
 
 
@@ -72,7 +91,8 @@ class ConstantStep(ColumnStep):
         self.missing_rate_ = float(values.isna().mean()) if len(values) else 0.0
         self.report_.missing = int(values.isna().sum())
         self.report_.actions.append(
-            "all values missing: reproduced empty" if self.value_ is None
+            "all values missing: reproduced empty"
+            if self.value_ is None
             else "constant column: not modelled, reproduced as is"
         )
 
@@ -128,7 +148,9 @@ class IdStep(_HashedOriginals):
         template = self.template_ or ["u"] * 8
         while len(out) < n:
             chars = [
-                part[1:] if part.startswith("=") else _CLASSES[part][rng.integers(len(_CLASSES[part]))]
+                part[1:]
+                if part.startswith("=")
+                else _CLASSES[part][rng.integers(len(_CLASSES[part]))]
                 for part in template
             ]
             value = "".join(chars)
@@ -140,11 +162,19 @@ class IdStep(_HashedOriginals):
         return out
 
     def _state(self) -> dict[str, Any]:
-        return {"numeric": self.numeric_, "next": self.next_, "template": self.template_,
-                **self._hash_state()}
+        return {
+            "numeric": self.numeric_,
+            "next": self.next_,
+            "template": self.template_,
+            **self._hash_state(),
+        }
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        self.numeric_, self.next_, self.template_ = state["numeric"], state["next"], state["template"]
+        self.numeric_, self.next_, self.template_ = (
+            state["numeric"],
+            state["next"],
+            state["template"],
+        )
         self._load_hashes(state)
 
 

@@ -79,12 +79,17 @@ class NumericStep(ColumnStep):
             sep = self.decimal
             fracs = present.str.split(sep, n=1, regex=False).str[1].dropna()
             fracs = fracs[~fracs.str.contains("[eE]", regex=True)]
-            self.places_ = (self.spec.decimal_places if self.spec.decimal_places is not None
-                            else int(fracs.str.len().max() or 0))
+            self.places_ = (
+                self.spec.decimal_places
+                if self.spec.decimal_places is not None
+                else int(fracs.str.len().max() or 0)
+            )
             self.min_places_ = self.places_
             lengths = fracs.str.len()
             trailing = fracs.str.endswith("0")
-            if self.spec.decimal_places is None and (lengths.nunique() > 1 or len(fracs) < len(present)):
+            if self.spec.decimal_places is None and (
+                lengths.nunique() > 1 or len(fracs) < len(present)
+            ):
                 if not trailing.any():  # shortest repr, whole numbers without a fraction
                     self.strip_zeros_, self.min_places_ = True, 0
                 elif (fracs[trailing] == "0").all() and len(fracs) == len(present):
@@ -132,10 +137,15 @@ class NumericStep(ColumnStep):
         return with_missing(text, missing)
 
     def _state(self) -> dict[str, Any]:
-        return {"places": self.places_, "strip_zeros": self.strip_zeros_,
-                "min_places": self.min_places_,
-                "integral": self.integral_,
-                "lo": self.lo_, "hi": self.hi_, "has_missing": self.has_missing_}
+        return {
+            "places": self.places_,
+            "strip_zeros": self.strip_zeros_,
+            "min_places": self.min_places_,
+            "integral": self.integral_,
+            "lo": self.lo_,
+            "hi": self.hi_,
+            "has_missing": self.has_missing_,
+        }
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.places_ = state["places"]

@@ -94,8 +94,9 @@ class TemporalStep(ColumnStep):
             if not self.patterns_:
                 self.patterns_ = detect_patterns(values.dropna().unique())
             if not self.patterns_:
-                raise PreprocessingError("no date format fits this column; configure 'formats'",
-                                         column=self.name)
+                raise PreprocessingError(
+                    "no date format fits this column; configure 'formats'", column=self.name
+                )
         ns, offsets, used = self._parse(values)
         present = values.notna().to_numpy()
         unparsed = int((present & (ns == NAT)).sum())
@@ -120,14 +121,18 @@ class TemporalStep(ColumnStep):
         self.missing_rate_ = float(1 - ok.mean()) if len(ns) else 0.0
         self.has_missing_ = bool((~ok).any())
         r = self.report_
-        r.formats = [self.spec.epoch_unit and f"epoch_{self.spec.epoch_unit}" or p
-                     for p in (self.patterns_ or [""])]
+        r.formats = [
+            (self.spec.epoch_unit and f"epoch_{self.spec.epoch_unit}") or p
+            for p in (self.patterns_ or [""])
+        ]
         r.output_format = self.output_ or f"epoch_{self.spec.epoch_unit}"
         r.missing = int((~ok).sum())
         r.coerced_to_missing = unparsed
         r.out_of_range = out
         if len(counts) > 1:
-            r.actions.append(f"{len(counts)} formats parsed value by value; written in the dominant one")
+            r.actions.append(
+                f"{len(counts)} formats parsed value by value; written in the dominant one"
+            )
         if self.has_missing_:
             r.actions.append("missingness modelled as an indicator column")
 
@@ -210,9 +215,15 @@ class TemporalStep(ColumnStep):
         return ((local.asi8 - utc.tz_localize(None).asi8) // NS_PER_S).astype("int64")
 
     def _state(self) -> dict[str, Any]:
-        return {"patterns": self.patterns_, "output": self.output_, "offset": self.offset_,
-                "lo": self.lo_, "hi": self.hi_, "resolution_ns": self.resolution_ns_,
-                "has_missing": self.has_missing_}
+        return {
+            "patterns": self.patterns_,
+            "output": self.output_,
+            "offset": self.offset_,
+            "lo": self.lo_,
+            "hi": self.hi_,
+            "resolution_ns": self.resolution_ns_,
+            "has_missing": self.has_missing_,
+        }
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.patterns_ = state["patterns"]
