@@ -26,7 +26,7 @@ from preprocessing.pipeline import Pipeline
 from preprocessing.readers import read_table
 from preprocessing.report import PreprocessingReport
 from preprocessing.writers import TableWriter, resolve_format
-from synthesizers.base import Synthesizer
+from synthesizers.base import Synthesizer, validate_params
 from synthesizers.model_file import read_model_file, write_model_file
 from synthesizers.progress import Progress, ProgressCallback, ignore_progress
 from synthesizers.registry import create, get_info
@@ -230,6 +230,8 @@ def fit_model(
     """Read a table file and fit the configured synthesizer on it."""
     cfg, stg = config or JobConfig(), settings or Settings()
     timings = timings or Timings()
+    # refuse bad parameters before touching the data
+    validate_params(get_info(cfg.synthesizer.name).params_model, cfg.synthesizer.params)
     with timings.stage("reading"):
         frame, fmt = load_input(path, cfg, stg)
     return fit_frame(frame, fmt, cfg, stg, progress, timings)
