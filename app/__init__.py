@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
 
 from config.settings import Settings
@@ -22,8 +20,3 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(synthesizers_blueprint, url_prefix="/api/v1")
     register_error_handlers(app)
     return app
-
-
-def current_settings(app: Flask) -> Any:
-    """The settings an app was built with."""
-    return app.config["SETTINGS"]

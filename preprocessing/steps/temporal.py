@@ -121,11 +121,9 @@ class TemporalStep(ColumnStep):
         self.missing_rate_ = float(1 - ok.mean()) if len(ns) else 0.0
         self.has_missing_ = bool((~ok).any())
         r = self.report_
-        r.formats = [
-            (self.spec.epoch_unit and f"epoch_{self.spec.epoch_unit}") or p
-            for p in (self.patterns_ or [""])
-        ]
-        r.output_format = self.output_ or f"epoch_{self.spec.epoch_unit}"
+        epoch = f"epoch_{self.spec.epoch_unit}" if self.spec.epoch_unit else None
+        r.formats = [epoch] if epoch else list(self.patterns_)
+        r.output_format = self.output_ or epoch
         r.missing = int((~ok).sum())
         r.coerced_to_missing = unparsed
         r.out_of_range = out
