@@ -143,22 +143,25 @@ class IdStep(_HashedOriginals):
         return with_missing(text, missing)
 
     def _generate(self, n: int, rng: np.random.Generator) -> list[str]:
+        """Random strings on the template, distinct, none equal to an original value."""
+        template = self.template_ or ["u"] * 8
         out: list[str] = []
         seen: set[str] = set()
-        template = self.template_ or ["u"] * 8
         while len(out) < n:
-            chars = [
-                part[1:]
-                if part.startswith("=")
-                else _CLASSES[part][rng.integers(len(_CLASSES[part]))]
-                for part in template
+            need = n - len(out)
+            columns = []
+            for part in template:
+                alphabet = np.array(list(part[1:] if part.startswith("=") else _CLASSES[part]))
+                columns.append(alphabet[rng.integers(len(alphabet), size=need)])
+            chars = np.stack(columns, axis=1).astype("U1")
+            candidates = chars.view(f"U{len(template)}").ravel().tolist()
+            fresh = [
+                c for c in dict.fromkeys(candidates) if c not in seen and not self.is_original(c)
             ]
-            value = "".join(chars)
-            if value in seen or self.is_original(value):
-                template = [*template, "d"] if len(seen) > 4 * n else template
-                continue
-            seen.add(value)
-            out.append(value)
+            seen.update(fresh)
+            out.extend(fresh[:need])
+            if len(fresh) < need // 2:  # the template's space is nearly used up: widen it
+                template = [*template, "d"]
         return out
 
     def _state(self) -> dict[str, Any]:
