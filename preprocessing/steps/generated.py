@@ -182,7 +182,7 @@ class IdStep(_HashedOriginals):
 
 
 def _template(values: pd.Series) -> list[str]:
-    """Per position: a literal ('=x') if constant in all values, else a class (d, u, l)."""
+    """Per position: a literal ('=x') for a non-digit constant in all values, else a class."""
     if values.empty:
         return []
     length = Counter(values.str.len()).most_common(1)[0][0]
@@ -190,7 +190,7 @@ def _template(values: pd.Series) -> list[str]:
     template: list[str] = []
     for i in range(length):
         chars = set(same.str[i])
-        if len(chars) == 1 and len(same) > 1:
+        if len(chars) == 1 and len(same) > 1 and not next(iter(chars)).isdigit():
             template.append("=" + next(iter(chars)))
         elif all(c.isdigit() for c in chars):
             template.append("d")
