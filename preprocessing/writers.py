@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -46,6 +47,19 @@ def resolve_format(input_format: TableFormat, options: OutputOptions, path: Path
     if options.encoding is not None:
         fmt.bom = options.encoding in ("utf-8-sig", "utf-16")
     return fmt
+
+
+def _concatenated_utf8(strings: pa.Array | pa.ChunkedArray) -> bytes:
+    """All strings of an array back to back, straight from Arrow's data buffer."""
+    chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+    out = []
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset :]
+        start, end = int(offsets[0]), int(offsets[len(chunk)])
+        out.append(chunk.buffers()[2].slice(start, end - start).to_pybytes())
+    return b"".join(out)
 
 
 class TableWriter:
@@ -126,9 +140,15 @@ class TableWriter:
         ).writerow(self.columns)
         return buf.getvalue()
 
-    def _csv_rows(self, batch: pa.Table) -> str:
+    def _needs_quote_check(self, name: str) -> bool:
+        """Numbers cannot contain the delimiter unless it is also the decimal separator."""
+        if self.kinds.get(name) in NUMERIC_KINDS:
+            return self.fmt.delimiter == self.fmt.decimal or self.fmt.quoting == "all"
+        return True
+
+    def _csv_rows(self, batch: pa.Table) -> bytes:
         if batch.num_rows == 0:
-            return ""
+            return b""
         cells = []
         special = (
             "["
@@ -145,17 +165,20 @@ class TableWriter:
                     pc.invert(pc.match_substring_regex(col, _NUMBER)),
                 )
                 col = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
-            quoted = pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', "")
-            if self.fmt.quoting == "all":
-                col = quoted
-            else:
-                col = pc.if_else(pc.match_substring_regex(col, special), quoted, col)
+            if self._needs_quote_check(name):
+                quoted = pc.binary_join_element_wise(
+                    '"', pc.replace_substring(col, '"', '""'), '"', ""
+                )
+                if self.fmt.quoting == "all":
+                    col = quoted
+                else:
+                    col = pc.if_else(pc.match_substring_regex(col, special), quoted, col)
             cells.append(col)
         lines = pc.binary_join_element_wise(*cells, self.fmt.delimiter)
-        eol = self.fmt.line_terminator
-        return eol.join(lines.to_pylist()) + eol
+        lines = pc.binary_join_element_wise(lines, self.fmt.line_terminator, "")
+        return _concatenated_utf8(lines)
 
-    def _write_text(self, text: str) -> None:
+    def _write_text(self, text: str | bytes) -> None:
         assert self._fh is not None
         encoding = self.fmt.encoding
         if self._fh.tell() == 0 and self.fmt.bom:
@@ -166,6 +189,11 @@ class TableWriter:
             encoding = "utf-16-le"  # the BOM, written once, fixed the byte order
         elif encoding == "utf-8-sig" and self._fh.tell() > 0:
             encoding = "utf-8"
+        if isinstance(text, bytes):
+            if encoding == "utf-8":
+                self._fh.write(text)  # the common case: no decode/encode round trip
+                return
+            text = text.decode("utf-8")
         self._fh.write(text.encode(encoding, errors="replace"))
 
     def _finish(self) -> None:

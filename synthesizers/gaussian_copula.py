@@ -29,6 +29,42 @@ class GaussianCopula(SdvBackedSynthesizer):
         super().__init__(*args, **kwargs)
         self._marginals: EmpiricalMarginals | None = None
         self._sdv_distributions: dict[str, str] = {}
+        self._copula: dict[str, Any] | None = None
+
+    def _fit(self, data: pd.DataFrame, progress: Any) -> None:
+        super()._fit(data, progress)
+        self._copula = self._extract_copula()
+
+    def _extract_copula(self) -> dict[str, Any] | None:
+        """With every column on normal scores, SDV's fitted copula is a correlation matrix and
+        a location/scale per column: kept as plain numbers, so that sampling needs neither
+        SDV's per-batch DataFrame machinery nor a pickle in the model file."""
+        encoded = (
+            set(self._marginals.numeric_) | set(self._marginals.levels_)
+            if self._marginals
+            else set()
+        )
+        if set(self.columns_) != encoded:
+            return None
+        model = self._sdv._model
+        if model is None:  # nothing to model (SDV skips empty frames)
+            return None
+        params = [u._params for u in model.univariates]
+        return {
+            "columns": list(model.columns),
+            "correlation": np.asarray(model.correlation, dtype=float).tolist(),
+            "loc": [float(p["loc"]) for p in params],
+            "scale": [float(p["scale"]) for p in params],
+        }
+
+    def _sample(self, num_rows: int, seed: int) -> pd.DataFrame:
+        if self._copula is None:
+            return super()._sample(num_rows, seed)
+        rng = np.random.default_rng(seed)
+        corr = np.asarray(self._copula["correlation"])
+        z = rng.multivariate_normal(np.zeros(len(corr)), corr, size=num_rows, method="eigh")
+        scores = np.asarray(self._copula["loc"]) + np.asarray(self._copula["scale"]) * z
+        return self._restore(pd.DataFrame(scores, columns=self._copula["columns"]))
 
     def _prepare(self, data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         params: GaussianCopulaParams = self.params  # type: ignore[assignment]
@@ -85,13 +121,20 @@ class GaussianCopula(SdvBackedSynthesizer):
             out[col] = values[col].to_numpy()
         return out
 
-    def _extra_state(self) -> dict[str, Any]:
-        return {
+    def _state(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        meta = {
             "marginals": self._marginals.to_state() if self._marginals else None,
             "distributions": self._sdv_distributions,
+            "copula": self._copula,
         }
+        if self._copula is not None:
+            return meta, {}  # plain JSON: no pickle at all
+        return meta, super()._state()[1]
 
-    def _load_extra_state(self, meta: dict[str, Any]) -> None:
+    def _load_state(self, meta: dict[str, Any], blobs: dict[str, bytes]) -> None:
         state = meta.get("marginals")
         self._marginals = EmpiricalMarginals.from_state(state) if state else None
         self._sdv_distributions = meta.get("distributions", {})
+        self._copula = meta.get("copula")
+        if self._copula is None:
+            super()._load_state(meta, blobs)

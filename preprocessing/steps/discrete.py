@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from preprocessing.cleaning import unify_variants
-from preprocessing.steps.base import MISSING_TOKEN, ColumnStep, ModelType, with_missing
+from preprocessing.steps.base import MISSING_TOKEN, ColumnStep, ModelType
 
 POOLED_TOKEN = "\x00pooled"
 
@@ -72,16 +73,22 @@ class CategoricalStep(ColumnStep):
         return {self.model_name: "categorical"}
 
     def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
-        values = model[self.model_name].astype(object).to_numpy()
-        missing = values == MISSING_TOKEN
-        pooled = values == POOLED_TOKEN
-        if pooled.any():
-            names = list(self.pooled_)
+        # work on codes into a small dictionary, not on a million Python strings
+        pooled = list(self.pooled_)
+        dictionary = [*self.levels_, *pooled, None]
+        missing_code = len(dictionary) - 1
+        lookup = [*self.levels_, POOLED_TOKEN, MISSING_TOKEN]
+        codes = pd.Categorical(model[self.model_name].astype(object), categories=lookup).codes
+        codes = codes.astype("int64")
+        codes[codes == len(lookup) - 1] = missing_code
+        codes[codes < 0] = missing_code  # a level the model never saw cannot be written
+        is_pooled = codes == len(self.levels_)
+        if is_pooled.any() and pooled:
             weights = np.array(list(self.pooled_.values()), dtype=float)
-            values = values.copy()
-            values[pooled] = rng.choice(names, size=int(pooled.sum()), p=weights / weights.sum())
-        values = np.where(missing, "", values)
-        return with_missing(pa.array(values.astype(str), type=pa.string()), missing)
+            codes[is_pooled] = len(self.levels_) + rng.choice(
+                len(pooled), size=int(is_pooled.sum()), p=weights / weights.sum()
+            )
+        return pc.take(pa.array(dictionary, type=pa.string()), pa.array(codes))
 
     def _state(self) -> dict[str, Any]:
         return {"mapping": self.mapping_, "pooled": self.pooled_, "levels": self.levels_}
