@@ -146,6 +146,22 @@ class TableWriter:
             return self.fmt.delimiter == self.fmt.decimal or self.fmt.quoting == "all"
         return True
 
+    def _csv_cells(self, name: str, col: pa.Array | pa.ChunkedArray, special: str) -> Any:
+        """Cells of one column as CSV text: missing marker, formula guard, quoting."""
+        col = pc.fill_null(col, self.markers.get(name, ""))
+        if self.neutralize and self.kinds.get(name) not in NUMERIC_KINDS:
+            risky = pc.and_(
+                pc.match_substring_regex(col, _FORMULA_START),
+                pc.invert(pc.match_substring_regex(col, _NUMBER)),
+            )
+            col = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+        if self._needs_quote_check(name):
+            quoted = pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', "")
+            if self.fmt.quoting == "all":
+                return quoted
+            return pc.if_else(pc.match_substring_regex(col, special), quoted, col)
+        return col
+
     def _csv_rows(self, batch: pa.Table) -> bytes:
         if batch.num_rows == 0:
             return b""
@@ -158,23 +174,20 @@ class TableWriter:
             + "]"
         )
         for name in self.columns:
-            col = pc.fill_null(batch.column(name), self.markers.get(name, ""))
-            if self.neutralize and self.kinds.get(name) not in NUMERIC_KINDS:
-                risky = pc.and_(
-                    pc.match_substring_regex(col, _FORMULA_START),
-                    pc.invert(pc.match_substring_regex(col, _NUMBER)),
-                )
-                col = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
-            if self._needs_quote_check(name):
-                quoted = pc.binary_join_element_wise(
-                    '"', pc.replace_substring(col, '"', '""'), '"', ""
-                )
-                if self.fmt.quoting == "all":
-                    col = quoted
-                else:
-                    col = pc.if_else(pc.match_substring_regex(col, special), quoted, col)
-            cells.append(col)
+            column = batch.column(name)
+            if pa.types.is_dictionary(column.type):
+                # categories: escape the few distinct values once, then look them up
+                marker = self._csv_cells(name, pa.array([self.markers.get(name, "")]), special)
+                looked_up = [
+                    pc.take(self._csv_cells(name, chunk.dictionary, special), chunk.indices)
+                    for chunk in column.chunks
+                ]
+                cells.append(pc.fill_null(pa.chunked_array(looked_up, type=pa.string()), marker[0]))
+            else:
+                cells.append(self._csv_cells(name, column, special))
         lines = pc.binary_join_element_wise(*cells, self.fmt.delimiter)
+        if lines.null_count:  # a null cell would silently drop its whole row
+            raise RuntimeError("internal error: a CSV cell had no text")
         lines = pc.binary_join_element_wise(lines, self.fmt.line_terminator, "")
         return _concatenated_utf8(lines)
 

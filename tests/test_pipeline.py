@@ -35,7 +35,7 @@ def _fit(
 
 def _round_trip(pipe: Pipeline, frame: pd.DataFrame) -> pd.DataFrame:
     model = pipe.transform(frame, np.random.default_rng(0))
-    return pipe.inverse_transform(model, np.random.default_rng(1)).to_pandas()
+    return pipe.inverse_transform(model, np.random.default_rng(1)).to_pandas().astype(object)
 
 
 def _as_written(frame: pd.DataFrame, pipe: Pipeline) -> pd.DataFrame:

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from preprocessing.cleaning import unify_variants
 from preprocessing.steps.base import MISSING_TOKEN, ColumnStep, ModelType
@@ -75,8 +74,8 @@ class CategoricalStep(ColumnStep):
     def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
         # work on codes into a small dictionary, not on a million Python strings
         pooled = list(self.pooled_)
-        dictionary = [*self.levels_, *pooled, None]
-        missing_code = len(dictionary) - 1
+        dictionary = [*self.levels_, *pooled]
+        missing_code = -1
         lookup = [*self.levels_, POOLED_TOKEN, MISSING_TOKEN]
         codes = pd.Categorical(model[self.model_name].astype(object), categories=lookup).codes
         codes = codes.astype("int64")
@@ -88,7 +87,8 @@ class CategoricalStep(ColumnStep):
             codes[is_pooled] = len(self.levels_) + rng.choice(
                 len(pooled), size=int(is_pooled.sum()), p=weights / weights.sum()
             )
-        return pc.take(pa.array(dictionary, type=pa.string()), pa.array(codes))
+        indices = pa.array(codes, type=pa.int32(), mask=codes == missing_code)
+        return pa.DictionaryArray.from_arrays(indices, pa.array(dictionary, type=pa.string()))
 
     def _state(self) -> dict[str, Any]:
         return {"mapping": self.mapping_, "pooled": self.pooled_, "levels": self.levels_}
