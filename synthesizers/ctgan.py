@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import ctgan.synthesizers.ctgan as ctgan_module
@@ -11,7 +10,7 @@ from sdv.single_table import CTGANSynthesizer
 
 from synthesizers.params import CTGANParams
 from synthesizers.progress import ProgressCallback
-from synthesizers.sdv_backed import EpochProgress, SdvBackedSynthesizer
+from synthesizers.sdv_backed import SdvBackedSynthesizer, epoch_progress
 
 
 def ctgan_kwargs(params: CTGANParams) -> dict[str, Any]:
@@ -36,15 +35,11 @@ def ctgan_kwargs(params: CTGANParams) -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def ctgan_epoch_hook(synth: SdvBackedSynthesizer, progress: ProgressCallback) -> Iterator[None]:
-    """Report each CTGAN epoch (CTGAN only exposes epochs through its tqdm loop)."""
-    original = ctgan_module.tqdm
-    ctgan_module.tqdm = EpochProgress(progress, lambda: synth._sdv._model)
-    try:
-        yield
-    finally:
-        ctgan_module.tqdm = original
+def ctgan_epoch_hook(
+    synth: SdvBackedSynthesizer, progress: ProgressCallback
+) -> contextlib.AbstractContextManager[None]:
+    """Per-epoch progress of the CTGAN loop (also used by CopulaGAN)."""
+    return epoch_progress(ctgan_module, synth, progress)
 
 
 class CTGAN(SdvBackedSynthesizer):

@@ -110,6 +110,20 @@ class SdvBackedSynthesizer(Synthesizer):
         return {inverse[name]: dist for name, dist in by_label.items()}
 
 
+@contextlib.contextmanager
+def epoch_progress(
+    module: Any, synth: SdvBackedSynthesizer, progress: ProgressCallback
+) -> Iterator[None]:
+    """Report every epoch of a CTGAN/TVAE training loop, which only shows epochs through the
+    ``tqdm`` of its module: that name is replaced for the duration of the fit."""
+    original = module.tqdm
+    module.tqdm = EpochProgress(progress, lambda: synth._sdv._model)
+    try:
+        yield
+    finally:
+        module.tqdm = original
+
+
 class EpochProgress:
     """Stands in for ``tqdm`` inside CTGAN/TVAE to report each finished epoch."""
 

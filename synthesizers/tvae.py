@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import ctgan.synthesizers.tvae as tvae_module
@@ -11,7 +10,7 @@ from sdv.single_table import TVAESynthesizer
 
 from synthesizers.params import TVAEParams
 from synthesizers.progress import ProgressCallback
-from synthesizers.sdv_backed import EpochProgress, SdvBackedSynthesizer
+from synthesizers.sdv_backed import SdvBackedSynthesizer, epoch_progress
 
 
 class TVAE(SdvBackedSynthesizer):
@@ -37,11 +36,5 @@ class TVAE(SdvBackedSynthesizer):
             enable_gpu=False,
         )
 
-    @contextlib.contextmanager
-    def _epoch_hook(self, progress: ProgressCallback) -> Iterator[None]:
-        original = tvae_module.tqdm
-        tvae_module.tqdm = EpochProgress(progress, lambda: self._sdv._model)
-        try:
-            yield
-        finally:
-            tvae_module.tqdm = original
+    def _epoch_hook(self, progress: ProgressCallback) -> contextlib.AbstractContextManager[None]:
+        return epoch_progress(tvae_module, self, progress)

@@ -26,6 +26,8 @@ class ColumnStep(ABC):
 
     registry: ClassVar[dict[str, type[ColumnStep]]] = {}
     step_name: ClassVar[str]
+    # fitted attributes saved as JSON, by state key
+    state_fields: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -134,11 +136,12 @@ class ColumnStep(ABC):
     @abstractmethod
     def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array: ...
 
-    @abstractmethod
-    def _state(self) -> dict[str, Any]: ...
+    def _state(self) -> dict[str, Any]:
+        return {key: getattr(self, attr) for key, attr in self.state_fields.items()}
 
-    @abstractmethod
-    def _load_state(self, state: dict[str, Any]) -> None: ...
+    def _load_state(self, state: dict[str, Any]) -> None:
+        for key, attr in self.state_fields.items():
+            setattr(self, attr, state[key])
 
     def _check_fitted(self) -> None:
         if not self.fitted_:

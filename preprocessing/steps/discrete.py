@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,11 @@ class CategoricalStep(ColumnStep):
     """
 
     step_name = "categorical"
+    state_fields: ClassVar[dict[str, str]] = {
+        "mapping": "mapping_",
+        "pooled": "pooled_",
+        "levels": "levels_",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,11 +94,3 @@ class CategoricalStep(ColumnStep):
             )
         indices = pa.array(codes, type=pa.int32(), mask=codes == missing_code)
         return pa.DictionaryArray.from_arrays(indices, pa.array(dictionary, type=pa.string()))
-
-    def _state(self) -> dict[str, Any]:
-        return {"mapping": self.mapping_, "pooled": self.pooled_, "levels": self.levels_}
-
-    def _load_state(self, state: dict[str, Any]) -> None:
-        self.mapping_ = state["mapping"]
-        self.pooled_ = state["pooled"]
-        self.levels_ = state["levels"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,15 @@ class NumericStep(ColumnStep):
     """Parses numbers, models missingness as an indicator column, writes the input's format."""
 
     step_name = "numeric"
+    state_fields: ClassVar[dict[str, str]] = {
+        "places": "places_",
+        "strip_zeros": "strip_zeros_",
+        "min_places": "min_places_",
+        "integral": "integral_",
+        "lo": "lo_",
+        "hi": "hi_",
+        "has_missing": "has_missing_",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -135,22 +144,3 @@ class NumericStep(ColumnStep):
         if self.has_missing_:
             missing |= (model[self.model_name + "__na"] == ABSENT).to_numpy()
         return with_missing(text, missing)
-
-    def _state(self) -> dict[str, Any]:
-        return {
-            "places": self.places_,
-            "strip_zeros": self.strip_zeros_,
-            "min_places": self.min_places_,
-            "integral": self.integral_,
-            "lo": self.lo_,
-            "hi": self.hi_,
-            "has_missing": self.has_missing_,
-        }
-
-    def _load_state(self, state: dict[str, Any]) -> None:
-        self.places_ = state["places"]
-        self.strip_zeros_ = state["strip_zeros"]
-        self.min_places_ = state["min_places"]
-        self.integral_ = state["integral"]
-        self.lo_, self.hi_ = state["lo"], state["hi"]
-        self.has_missing_ = state["has_missing"]

@@ -4,7 +4,7 @@ the dominant (or configured) format and time zone."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,15 @@ class TemporalStep(ColumnStep):
     """Dates are modelled as days since 1970-01-01, datetimes as seconds (UTC)."""
 
     step_name = "temporal"
+    state_fields: ClassVar[dict[str, str]] = {
+        "patterns": "patterns_",
+        "output": "output_",
+        "offset": "offset_",
+        "lo": "lo_",
+        "hi": "hi_",
+        "resolution_ns": "resolution_ns_",
+        "has_missing": "has_missing_",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -211,22 +220,3 @@ class TemporalStep(ColumnStep):
         utc = pd.DatetimeIndex(ns.view("datetime64[ns]"), tz="UTC")
         local = utc.tz_convert(zone).tz_localize(None)
         return ((local.asi8 - utc.tz_localize(None).asi8) // NS_PER_S).astype("int64")
-
-    def _state(self) -> dict[str, Any]:
-        return {
-            "patterns": self.patterns_,
-            "output": self.output_,
-            "offset": self.offset_,
-            "lo": self.lo_,
-            "hi": self.hi_,
-            "resolution_ns": self.resolution_ns_,
-            "has_missing": self.has_missing_,
-        }
-
-    def _load_state(self, state: dict[str, Any]) -> None:
-        self.patterns_ = state["patterns"]
-        self.output_ = state["output"]
-        self.offset_ = state["offset"]
-        self.lo_, self.hi_ = state["lo"], state["hi"]
-        self.resolution_ns_ = state["resolution_ns"]
-        self.has_missing_ = state["has_missing"]
