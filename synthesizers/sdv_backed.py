@@ -60,7 +60,7 @@ class SdvBackedSynthesizer(Synthesizer):
         prepared, columns = self._prepare(data)
         self._sdv = self._make(build_metadata(columns))
         progress(Progress("fitting", 0.0, "fitting the model"))
-        with self._epoch_hook(progress):
+        with self._epoch_hook(progress), in_process_transform():
             self._sdv.fit({TABLE: prepared})
         progress(Progress("fitting", 1.0, "model fitted"))
 
@@ -108,6 +108,25 @@ class SdvBackedSynthesizer(Synthesizer):
                 ],
             )
         return {inverse[name]: dist for name, dist in by_label.items()}
+
+
+@contextlib.contextmanager
+def in_process_transform() -> Iterator[None]:
+    """Keep CTGAN's per-column data transform in this process.
+
+    From 500 rows on, CTGAN transforms columns in a joblib process pool. For the tables we
+    train on that pool costs seconds of process start-up, forks grandchildren inside a job
+    worker, and draws from worker RNGs our seed does not reach; the in-process path computes
+    the same transform.
+    """
+    from ctgan.data_transformer import DataTransformer
+
+    original = DataTransformer._parallel_transform
+    DataTransformer._parallel_transform = DataTransformer._synchronous_transform  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DataTransformer._parallel_transform = original  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
