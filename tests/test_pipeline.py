@@ -145,24 +145,39 @@ def test_cleaning_variants_coercion_and_flags() -> None:
 
 
 def test_out_of_range_values_and_clipping() -> None:
+    bounds = {"columns": {"age": {"max": 120}, "d": {"min": "01.01.1970", "max": "31.12.2030"}}}
     frame = pd.DataFrame(
         {
             "age": ["5", "50", "500", "40"],
             "d": ["01.01.1900", "01.01.2000", "05.05.2005", "01.01.2100"],
         }
     )
-    pipe = _fit(
-        frame, {"columns": {"age": {"max": 120}, "d": {"min": "01.01.1970", "max": "31.12.2030"}}}
-    )
-    reports = {r.name: r for r in pipe.report_.column_reports}
+    reports = {r.name: r for r in _fit(frame, bounds).report_.column_reports}
     assert reports["age"].out_of_range == 1 and reports["d"].out_of_range == 2
-    model = pipe.transform(frame, np.random.default_rng(0))
+    inside = pd.DataFrame(
+        {
+            "age": ["5", "50", "70", "40"],
+            "d": ["01.01.1990", "01.01.2000", "05.05.2005", "01.01.2010"],
+        }
+    )
+    pipe = _fit(inside, bounds)
+    model = pipe.transform(inside, np.random.default_rng(0))
     model["c0"] = [-10.0, 1e6, 50.0, 60.0]
     model["c1"] = [-1e6, 1e6, 12000.0, 12000.0]
-    model["c1__na"] = "present"
     back = pipe.inverse_transform(model, np.random.default_rng(0)).to_pandas()
-    assert back["age"].tolist()[:2] == ["5", "120"]
-    assert back["d"].tolist()[:2] == ["01.01.1970", "31.12.2030"]
+    assert back["age"].tolist() == ["5", "120", "50", "60"]  # observed min, configured max
+    assert back["d"].tolist()[:2] == ["01.01.1970", "31.12.2030"]  # configured bounds
+
+
+def test_missing_rates_are_calibrated_to_the_training_rate() -> None:
+    frame = pd.DataFrame({"x": ["1", "", "3", "4"] * 50, "c": ["a", "b", "", "a"] * 50})
+    pipe = _fit(frame)
+    model = pipe.transform(frame, np.random.default_rng(0))
+    model["c0__na"] = "missing"  # a badly trained model: everything missing
+    model["c1"] = "a"  # ... or nothing missing
+    back = pipe.inverse_transform(model, np.random.default_rng(3)).to_pandas()
+    assert back["x"].isna().sum() == 50 and back["c"].isna().sum() == 50
+    assert set(back["x"].dropna()) <= {"1", "3", "4"}
 
 
 def test_time_zones_are_kept() -> None:

@@ -154,6 +154,25 @@ class ColumnStep(ABC):
         return rng.random(n) < self.missing_rate_
 
 
+def calibrate_missing(missing: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Match a batch's missing share to the training rate by flipping random rows.
+
+    Missingness is first modelled jointly with the other columns (indicator columns or a
+    missing level); networks trained briefly on small tables get its rate wrong by several
+    points, so the excess or deficit is corrected on randomly chosen rows. The rows the model
+    marked keep their mark as far as the rate allows.
+    """
+    missing = np.asarray(missing, dtype=bool).copy()
+    exact = rate * len(missing)
+    target = int(np.floor(exact)) + int(rng.random() < exact - np.floor(exact))  # unbiased
+    current = int(missing.sum())
+    if current > target:
+        missing[rng.choice(np.flatnonzero(missing), current - target, replace=False)] = False
+    elif current < target:
+        missing[rng.choice(np.flatnonzero(~missing), target - current, replace=False)] = True
+    return missing
+
+
 def with_missing(text: pa.Array, missing: np.ndarray) -> pa.Array:
     """Null out the entries flagged missing."""
     if not missing.any():

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from preprocessing.cleaning import unify_variants
-from preprocessing.steps.base import MISSING_TOKEN, ColumnStep, ModelType
+from preprocessing.steps.base import MISSING_TOKEN, ColumnStep, ModelType, calibrate_missing
 
 POOLED_TOKEN = "\x00pooled"
 
@@ -92,5 +92,10 @@ class CategoricalStep(ColumnStep):
             codes[is_pooled] = len(self.levels_) + rng.choice(
                 len(pooled), size=int(is_pooled.sum()), p=weights / weights.sum()
             )
-        indices = pa.array(codes, type=pa.int32(), mask=codes == missing_code)
+        missing = codes == missing_code
+        calibrated = calibrate_missing(missing, self.missing_rate_, rng)
+        revived = missing & ~calibrated
+        if revived.any() and (~missing).any():  # levels for rows no longer missing, as modelled
+            codes[revived] = rng.choice(codes[~missing], size=int(revived.sum()))
+        indices = pa.array(codes, type=pa.int32(), mask=calibrated)
         return pa.DictionaryArray.from_arrays(indices, pa.array(dictionary, type=pa.string()))

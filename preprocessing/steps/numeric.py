@@ -13,6 +13,7 @@ from preprocessing.steps.base import (
     ABSENT,
     ColumnStep,
     ModelType,
+    calibrate_missing,
     fill_from_observed,
     format_fixed,
     format_integers,
@@ -143,4 +144,5 @@ class NumericStep(ColumnStep):
             text = format_fixed(x, self.places_, decimal, self.strip_zeros_, self.min_places_)
         if self.has_missing_:
             missing |= (model[self.model_name + "__na"] == ABSENT).to_numpy()
+        missing = calibrate_missing(missing, self.missing_rate_, rng)
         return with_missing(text, missing)
