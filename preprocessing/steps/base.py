@@ -149,9 +149,7 @@ class ColumnStep(ABC):
 
     def _random_missing(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Missing mask at the learned rate, for columns whose missingness is not modelled."""
-        if self.missing_rate_ <= 0:
-            return np.zeros(n, dtype=bool)
-        return rng.random(n) < self.missing_rate_
+        return calibrate_missing(np.zeros(n, dtype=bool), self.missing_rate_, rng)
 
 
 def calibrate_missing(missing: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
