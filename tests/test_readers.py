@@ -150,11 +150,8 @@ def test_empty_inputs_are_named(tmp_path: Path, data: bytes, message: str) -> No
 def test_ragged_long_row_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(ReadError) as info:
         read_table(_write(tmp_path, "t.csv", b"a,b\n1,2\n3,4,5\n"), Limits())
-    assert (
-        info.value.line == 3
-        and "3 fields" in str(info.value)
-        and "5" not in str(info.value).split("fields")[1][:0]
-    )
+    assert info.value.line == 3
+    assert str(info.value) == "line 3: row has 3 fields but the header has 2"  # no cell values
 
 
 def test_short_rows_are_padded(tmp_path: Path) -> None:
