@@ -425,7 +425,6 @@ def _candidate_patterns() -> list[str]:
 
 
 CANDIDATES: tuple[str, ...] = tuple(_candidate_patterns())
-_ISO_GENERIC = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def detect_patterns(values: Sequence[str] | pd.Series, min_share: float = 0.0) -> list[str]:
