@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,3 +45,54 @@ class Settings(BaseSettings):
     sample_batch_rows: int = Field(50_000, ge=100, description="rows generated per batch")
     threads: int = Field(0, ge=0, description="torch/BLAS threads per job; 0 = all cores")
     limits: Limits = Field(default_factory=Limits)
+
+    # job store, runner and jobs
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the job store; default: SQLite in the data directory"
+    )
+    runner: Literal["local", "none"] = Field(
+        "local", description="'local': the server starts a runner; 'none': run one separately"
+    )
+    max_concurrent_jobs: int = Field(0, ge=0, description="jobs run at once; 0 = cores")
+    max_queued_jobs: int = Field(100, ge=1, description="queued jobs before 429")
+    job_timeout_s: int = Field(86_400, ge=1, description="wall-clock limit per job")
+    job_memory_mb: int = Field(
+        0, ge=0, description="address-space cap per job process (RLIMIT_AS); 0 = none"
+    )
+    lease_s: float = Field(30.0, gt=0, description="job lease; renewed every third of it")
+    max_attempts: int = Field(3, ge=1, description="tries of a job whose worker was lost")
+    runner_poll_s: float = Field(0.5, gt=0, description="how often the runner looks for work")
+    retention_hours: float = Field(
+        168.0, ge=0, description="finished jobs and datasets older than this are removed; 0 = keep"
+    )
+
+    # HTTP
+    api_keys: list[str] = Field(
+        default_factory=list,
+        description="bearer tokens (JSON list); set: every endpoint but health needs one",
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
+    callback_allowed_hosts: list[str] = Field(
+        default_factory=list, description="hosts a callback URL may point to (JSON list)"
+    )
+    callback_timeout_s: float = Field(10.0, gt=0, description="timeout of one callback POST")
+    callback_attempts: int = Field(5, ge=1, description="callback tries, with backoff")
+
+    @property
+    def store_url(self) -> str:
+        """The job store URL (SQLite file in the data directory unless configured)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jobs.sqlite3').resolve()}"
+
+    @property
+    def concurrent_jobs(self) -> int:
+        """Jobs run at once by one runner."""
+        return self.max_concurrent_jobs or os.cpu_count() or 1
+
+    @property
+    def threads_per_job(self) -> int:
+        """torch/BLAS threads given to each job process."""
+        if self.threads:
+            return self.threads
+        return max(1, (os.cpu_count() or 1) // self.concurrent_jobs)

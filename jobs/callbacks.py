@@ -1,0 +1,76 @@
+"""Callback notifications: one JSON POST when a job ends, to an allow-listed host only."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from config.errors import ConfigError, FieldProblem
+from config.settings import Settings
+from jobs.models import JobRecord
+
+log = logging.getLogger(__name__)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect could lead outside the allow-list: treat it as a failure."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def check_callback_url(url: str, settings: Settings) -> None:
+    """Refuse a callback URL that is not http(s) or whose host is not allow-listed."""
+    parts = urlsplit(url)
+    problem = None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problem = "must be an http or https URL with a host"
+    elif parts.username or parts.password:
+        problem = "must not contain credentials"
+    elif parts.hostname.lower() not in {h.lower() for h in settings.callback_allowed_hosts}:
+        problem = "host is not in the allow-list (CINNAMON_CALLBACK_ALLOWED_HOSTS)"
+    if problem:
+        raise ConfigError("invalid callback URL", [FieldProblem("/callback_url", problem)])
+
+
+def notification(job: JobRecord) -> dict[str, Any]:
+    """The JSON body of a job's callback."""
+    links = {"self": f"/api/v1/jobs/{job.id}"}
+    if job.state.value == "succeeded":
+        links["result"] = f"/api/v1/jobs/{job.id}/result"
+    return {"id": job.id, "state": job.state.value, "error": job.error, "links": links}
+
+
+def send_callback(store: Any, settings: Settings, job: JobRecord) -> bool:
+    """POST the notification with retries and exponential backoff; record the outcome."""
+    assert job.callback_url is not None
+    body = json.dumps(notification(job)).encode()
+    delay = 1.0
+    for attempt in range(1, settings.callback_attempts + 1):
+        request = urllib.request.Request(
+            job.callback_url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "cinnamon-synth"},
+        )
+        try:
+            with _OPENER.open(request, timeout=settings.callback_timeout_s) as resp:
+                if 200 <= resp.status < 300:
+                    store.set_callback_state(job.id, "sent")
+                    return True
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            log.info("callback for job %s, try %d: %s", job.id, attempt, type(exc).__name__)
+        if attempt < settings.callback_attempts:
+            time.sleep(delay)
+            delay = min(delay * 2, 60.0)
+    store.set_callback_state(job.id, "failed")
+    log.warning("callback for job %s failed %d times", job.id, settings.callback_attempts)
+    return False

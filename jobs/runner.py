@@ -1,0 +1,218 @@
+"""The local runner: one per machine, outside the web workers, one child process per job.
+
+It claims queued jobs from the store with a lease, renews the lease while a job runs, starts
+each job in a fresh child process (forkserver, with the job module preloaded), kills the child
+on cancel or timeout, fails a job whose child died with the reason, re-queues jobs whose
+lease expired (another runner or an earlier server died), sends callbacks and removes
+expired jobs and datasets. Processes hold nothing that cannot be rebuilt from the job rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+
+from config.settings import Settings
+from jobs.artifacts import ArtifactStore
+from jobs.callbacks import send_callback
+from jobs.errors import JobError, NotFoundError
+from jobs.models import JobState
+from jobs.store import SqlJobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Child:
+    process: BaseProcess
+    started: float
+    cancelled: bool = False
+    timed_out: bool = False
+    abandoned: bool = False  # the row was deleted or taken over: leave it alone
+
+
+def _death_reason(exitcode: int | None, memory_mb: int) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = ", possibly out of memory" if name == "SIGKILL" else ""
+        return f"the job's process was killed by {name}{hint}"
+    cap = f" (memory cap {memory_mb} MB)" if memory_mb else ""
+    return f"the job's process exited with code {exitcode}{cap}"
+
+
+class LocalRunner:
+    """Runs queued jobs in child processes, at most ``settings.concurrent_jobs`` at once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = SqlJobStore(settings.store_url)
+        self.artifacts = ArtifactStore(settings.data_dir)
+        self.id = f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.children: dict[str, _Child] = {}
+        self.stopping = threading.Event()
+        self._last_heartbeat = 0.0
+        self._last_recovery = 0.0
+        self._last_cleanup = 0.0
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["jobs.worker"])
+
+    # the loop -----------------------------------------------------------------------------
+
+    def run(self, parent_pid: int | None = None) -> None:
+        """Loop until ``stop()`` (or the parent process is gone)."""
+        self.store.migrate()
+        log.info("runner %s started: %d job slots", self.id, self.settings.concurrent_jobs)
+        while not self.stopping.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("runner %s: the server is gone; stopping", self.id)
+                break
+            try:
+                self.tick()
+            except JobError as exc:  # store unavailable: keep the children, retry
+                log.warning("runner tick failed: %s", exc)
+            self.stopping.wait(self.settings.runner_poll_s)
+        self.shutdown()
+
+    def stop(self) -> None:
+        """Ask the loop to end."""
+        self.stopping.set()
+
+    def tick(self) -> None:
+        """One round: reap, cancel, time out, heartbeat, recover, claim, notify, clean up."""
+        now = time.monotonic()
+        self._reap()
+        self._cancel_and_timeout(now)
+        if now - self._last_heartbeat >= self.settings.lease_s / 3:
+            self.store.heartbeat(self.id, list(self.children), self.settings.lease_s)
+            self._last_heartbeat = now
+        if now - self._last_recovery >= min(self.settings.lease_s / 2, 10):
+            for job_id, state in self.store.recover_expired(self.settings.max_attempts):
+                log.warning("job %s lost its lease: now %s", job_id, state.value)
+            self._last_recovery = now
+        while len(self.children) < self.settings.concurrent_jobs and not self.stopping.is_set():
+            job = self.store.claim_next(self.id, self.settings.lease_s)
+            if job is None:
+                break
+            self._start(job.id)
+        self._callbacks()
+        if self.settings.retention_hours and now - self._last_cleanup >= 600:
+            self._cleanup()
+            self._last_cleanup = now
+
+    # children -----------------------------------------------------------------------------
+
+    def _start(self, job_id: str) -> None:
+        from jobs.worker import child_main
+
+        process = self._ctx.Process(
+            target=child_main,
+            args=(job_id, self.settings.model_dump(mode="json"), self.settings.job_memory_mb),
+            name=f"job-{job_id}",
+            daemon=False,
+        )
+        process.start()
+        self.children[job_id] = _Child(process, time.monotonic())
+        log.info("job %s started in process %s", job_id, process.pid)
+
+    def _reap(self) -> None:
+        for job_id, child in list(self.children.items()):
+            if child.process.is_alive():
+                continue
+            child.process.join()
+            del self.children[job_id]
+            if child.abandoned:
+                with contextlib.suppress(NotFoundError):
+                    self.store.get_job(job_id)
+                    continue
+                self.artifacts.remove_job(job_id)  # deleted while running: drop late files
+                continue
+            if child.cancelled:
+                self.store.finish(job_id, JobState.CANCELLED, message="cancelled while running")
+            elif child.timed_out:
+                detail = f"timeout after {self.settings.job_timeout_s} s"
+                self.store.finish(job_id, JobState.FAILED, error=_problem(detail), message=detail)
+            else:
+                # normally the child recorded its own end state; if not, it died
+                reason = _death_reason(child.process.exitcode, self.settings.job_memory_mb)
+                if self.store.finish(job_id, JobState.FAILED, error=_problem(reason)):
+                    log.warning("job %s: %s", job_id, reason)
+
+    def _cancel_and_timeout(self, now: float) -> None:
+        if not self.children:
+            return
+        flagged = set(self.store.cancel_requested(list(self.children)))
+        for job_id, child in self.children.items():
+            if child.cancelled or child.timed_out or child.abandoned:
+                continue
+            if job_id in flagged:
+                child.cancelled = True
+            elif not self._still_ours(job_id):
+                child.abandoned = True
+            elif now - child.started > self.settings.job_timeout_s:
+                child.timed_out = True
+            else:
+                continue
+            child.process.kill()
+        killed = [c for c in self.children.values() if c.cancelled or c.timed_out or c.abandoned]
+        for child in killed:
+            child.process.join(5)
+        if killed:
+            self._reap()
+
+    def _still_ours(self, job_id: str) -> bool:
+        try:
+            job = self.store.get_job(job_id)
+        except NotFoundError:
+            return False  # deleted by a client
+        return job.state == JobState.RUNNING and job.lease_owner == self.id
+
+    def shutdown(self) -> None:
+        """Stop the children and hand their jobs back to the queue for the next start."""
+        for job_id, child in self.children.items():
+            child.process.kill()
+            child.process.join(10)
+            # if the store is down, the lease expires and recovery re-queues the job
+            with contextlib.suppress(JobError):
+                self.store.finish(job_id, JobState.QUEUED, message="re-queued: server stopped")
+        self.children.clear()
+        self.store.dispose()
+
+    # callbacks and retention --------------------------------------------------------------
+
+    def _callbacks(self) -> None:
+        for job in self.store.callback_due():
+            if self.store.claim_callback(job.id):
+                threading.Thread(
+                    target=send_callback, args=(self.store, self.settings, job), daemon=True
+                ).start()
+
+    def _cleanup(self) -> None:
+        before = time.time() - self.settings.retention_hours * 3600
+        jobs, datasets = self.store.expired(before)
+        for job in jobs:
+            self.store.delete_job(job.id, None)
+            self.artifacts.remove_job(job.id)
+        for dataset in datasets:
+            self.store.delete_dataset(dataset.id, None)
+            self.artifacts.remove_dataset(dataset.id)
+
+
+def _problem(detail: str) -> dict[str, object]:
+    return {"type": "about:blank", "title": "Job failed", "status": 500, "detail": detail}
+
+
+def serve_runner(settings: Settings, parent_pid: int | None = None) -> None:
+    """Run a runner in this process until SIGTERM/SIGINT (or the parent process is gone)."""
+    runner = LocalRunner(settings)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: runner.stop())
+    runner.run(parent_pid)

@@ -1,0 +1,410 @@
+"""The service layer: datasets and jobs as plain functions, shared by REST, Cinnamon and CLI.
+
+Each function takes the ``Services`` it works with (store, artifacts, settings) and an
+``owner`` (the API key's id, or "" when keys are off): a caller only ever sees its own rows.
+Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from config.errors import ConfigError, FieldProblem
+from config.job import JobConfig, OutputOptions
+from config.loader import load_document
+from config.requests import JobRequest, SampleRequest
+from config.schema import DatasetSchema, merge_schema, parse_schema
+from config.settings import Settings
+from jobs.artifacts import ArtifactStore, new_id
+from jobs.callbacks import check_callback_url
+from jobs.errors import ConflictError, GoneError, PayloadTooLargeError, QueueFullError
+from jobs.models import DatasetRecord, JobKind, JobRecord, JobState
+from jobs.store import SqlJobStore
+from jobs.worker import MODEL_FILE, REPORT_FILE, iter_string_batches, load_result_meta
+
+UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".json"}
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "parquet": "application/vnd.apache.parquet",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+UPLOAD_META = "upload.json"
+
+
+@dataclass
+class Services:
+    """What the service functions work with."""
+
+    settings: Settings
+    store: SqlJobStore
+    artifacts: ArtifactStore
+
+
+def open_services(settings: Settings) -> Services:
+    """Connect to the store (creating or upgrading its tables) and the data directory."""
+    artifacts = ArtifactStore(settings.data_dir)
+    artifacts.root.mkdir(parents=True, exist_ok=True)
+    store = SqlJobStore(settings.store_url)
+    store.migrate()
+    return Services(settings, store, artifacts)
+
+
+# cursors --------------------------------------------------------------------------------
+
+
+def encode_cursor(seq: int | None) -> str | None:
+    """An opaque cursor for the page after ``seq``."""
+    return None if seq is None else base64.urlsafe_b64encode(f"s{seq}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The position an opaque cursor stands for; a bad cursor is a 422."""
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if text.startswith("s") and text[1:].isdigit():
+            return int(text[1:])
+    except ValueError:
+        pass
+    raise ConfigError("invalid query", [FieldProblem("/cursor", "not a cursor from this API")])
+
+
+# datasets -------------------------------------------------------------------------------
+
+
+def _spool(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with target.open("wb") as out:
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLargeError(f"the upload exceeds the limit max_bytes={max_bytes}")
+            digest.update(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest()
+
+
+def _upload_suffix(filename: str) -> str:
+    suffix = Path(filename.replace("\\", "/")).suffix.lower()
+    return suffix if suffix in UPLOAD_SUFFIXES else ".csv"
+
+
+def parse_schema_text(text: bytes | str | None, settings: Settings) -> DatasetSchema | None:
+    """A dataset schema from YAML/JSON text (``{columns: {...}}``), or None."""
+    if text is None or not str(text).strip():
+        return None
+    doc = load_document(text, max_bytes=settings.limits.max_config_bytes)
+    if isinstance(doc, dict) and "schema" in doc and "columns" not in doc:
+        doc = doc["schema"]
+    return parse_schema(doc)
+
+
+def create_dataset(
+    svc: Services,
+    owner: str,
+    stream: BinaryIO,
+    filename: str,
+    schema: DatasetSchema | None = None,
+    sheet: str | None = None,
+) -> tuple[DatasetRecord, str]:
+    """Store an upload as a dataset after reading it fully; returns it and its sha256.
+
+    Nothing is left behind when the table is refused.
+    """
+    from jobs.synthesis import resolve_schema
+    from preprocessing.readers import read_table
+
+    dataset_id = new_id()
+    suffix = _upload_suffix(filename)
+    spooled = svc.artifacts.tmp_dir() / f"{dataset_id}{suffix}"
+    try:
+        size, digest = _spool(stream, spooled, svc.settings.limits.max_bytes)
+        frame, fmt = read_table(spooled, svc.settings.limits, sheet=sheet)
+        if len(frame) < 2:
+            from preprocessing.errors import EmptyTableError
+
+            raise EmptyTableError(f"the table has {len(frame)} data rows; at least 2 are needed")
+        config = JobConfig.model_validate({"schema": schema, "sheet": sheet})
+        effective = resolve_schema(frame, fmt, config)
+        folder = svc.artifacts.dataset_dir(dataset_id, create=True)
+        spooled.replace(folder / f"input{suffix}")
+        meta = {
+            "input_name": f"input{suffix}",
+            "sheet": sheet,
+            "overrides": None if schema is None else schema.model_dump(exclude_unset=True),
+            "format": fmt.model_dump(mode="json"),
+        }
+        (folder / UPLOAD_META).write_text(json.dumps(meta))
+        record = DatasetRecord(
+            id=dataset_id,
+            owner=owner,
+            filename=Path(filename.replace("\\", "/")).name.replace("\x00", "")[:255],
+            file_kind=fmt.kind,
+            size_bytes=size,
+            rows=len(frame),
+            columns=frame.shape[1],
+            schema=effective.model_dump(mode="json", exclude_none=True),
+            created_at=time.time(),
+        )
+        svc.store.add_dataset(record)
+    except BaseException:
+        spooled.unlink(missing_ok=True)
+        svc.artifacts.remove_dataset(dataset_id)
+        raise
+    return record, digest
+
+
+def get_dataset(svc: Services, owner: str, dataset_id: str) -> DatasetRecord:
+    """One of the caller's datasets."""
+    return svc.store.get_dataset(dataset_id, owner)
+
+
+def list_datasets(
+    svc: Services, owner: str, cursor: str | None, limit: int
+) -> tuple[list[DatasetRecord], str | None]:
+    """A page of the caller's datasets, newest first."""
+    rows, after = svc.store.list_datasets(owner, decode_cursor(cursor), limit)
+    return rows, encode_cursor(after)
+
+
+def delete_dataset(svc: Services, owner: str, dataset_id: str) -> None:
+    """Remove a dataset and its file; refused while a job still needs it."""
+    svc.store.get_dataset(dataset_id, owner)
+    if svc.store.active_jobs_of_dataset(dataset_id):
+        raise ConflictError("the dataset is used by a queued or running job; cancel it first")
+    svc.store.delete_dataset(dataset_id, owner)
+    svc.artifacts.remove_dataset(dataset_id)
+
+
+# jobs -----------------------------------------------------------------------------------
+
+
+def _combine(base: dict[str, Any] | None, extra: DatasetSchema | None) -> DatasetSchema | None:
+    columns: dict[str, dict[str, Any]] = {
+        name: dict(spec) for name, spec in ((base or {}).get("columns") or {}).items()
+    }
+    if extra is not None:
+        for name, spec in extra.columns.items():
+            columns[name] = {**columns.get(name, {}), **spec.model_dump(exclude_unset=True)}
+    return parse_schema({"columns": columns}) if columns else None
+
+
+def _check_capacity(svc: Services) -> None:
+    if svc.store.count_jobs([JobState.QUEUED]) >= svc.settings.max_queued_jobs:
+        raise QueueFullError(
+            f"the queue is full ({svc.settings.max_queued_jobs} jobs); retry later",
+            retry_after=30,
+        )
+
+
+def request_hash(payload: object) -> str:
+    """A digest of a request, to tell a repeated Idempotency-Key from a reused one."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def submit_job(
+    svc: Services,
+    owner: str,
+    request: JobRequest,
+    idempotency: tuple[str, str] | None = None,
+) -> tuple[JobRecord, bool]:
+    """Validate everything a job needs, then queue it; returns the job and whether it is new."""
+    from synthesizers.base import validate_params
+    from synthesizers.registry import get_info
+
+    if request.dataset_id is None:
+        raise ConfigError("invalid job", [FieldProblem("/dataset_id", "Field required")])
+    dataset = svc.store.get_dataset(request.dataset_id, owner)
+    meta = json.loads(
+        (svc.artifacts.dataset_dir(dataset.id) / UPLOAD_META).read_text(encoding="utf-8")
+    )
+    validate_params(get_info(request.synthesizer.name).params_model, request.synthesizer.params)
+    if request.num_rows is not None and request.num_rows > svc.settings.limits.max_num_rows:
+        raise ConfigError(
+            "invalid job",
+            [FieldProblem("/num_rows", f"must be at most {svc.settings.limits.max_num_rows}")],
+        )
+    if request.callback_url is not None:
+        check_callback_url(request.callback_url, svc.settings)
+    overrides = _combine(meta.get("overrides"), request.dataset_schema)
+    merge_schema(DatasetSchema.model_validate(dataset.schema), request.dataset_schema)
+    config = JobConfig(
+        synthesizer=request.synthesizer,
+        num_rows=request.num_rows,
+        seed=request.seed,
+        dataset_schema=overrides,
+        cleaning=request.cleaning,
+        output=request.output,
+        sheet=meta.get("sheet"),
+    )
+    _check_capacity(svc)
+    now = time.time()
+    record = JobRecord(
+        id=new_id(),
+        owner=owner,
+        kind=JobKind.FIT,
+        state=JobState.QUEUED,
+        config={
+            "job": config.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "input_name": meta["input_name"],
+            "dataset_rows": dataset.rows,
+        },
+        created_at=now,
+        dataset_id=dataset.id,
+        callback_url=request.callback_url,
+    )
+    return svc.store.add_job(record, idempotency)
+
+
+def submit_samples(
+    svc: Services,
+    owner: str,
+    job_id: str,
+    request: SampleRequest,
+    idempotency: tuple[str, str] | None = None,
+) -> tuple[JobRecord, bool]:
+    """Queue a sampling job on a fitted model (no refit)."""
+    parent = svc.store.get_job(job_id, owner)
+    model = svc.artifacts.job_dir(parent.id) / MODEL_FILE
+    if parent.state != JobState.SUCCEEDED or parent.kind != JobKind.FIT or not model.is_file():
+        raise ConflictError("only a succeeded training job has a model to sample from")
+    if request.num_rows is not None and request.num_rows > svc.settings.limits.max_num_rows:
+        raise ConfigError(
+            "invalid request",
+            [FieldProblem("/num_rows", f"must be at most {svc.settings.limits.max_num_rows}")],
+        )
+    if request.callback_url is not None:
+        check_callback_url(request.callback_url, svc.settings)
+    _check_capacity(svc)
+    record = JobRecord(
+        id=new_id(),
+        owner=owner,
+        kind=JobKind.SAMPLE,
+        state=JobState.QUEUED,
+        config=request.model_dump(mode="json", exclude={"callback_url"}),
+        created_at=time.time(),
+        dataset_id=parent.dataset_id,
+        parent_job_id=parent.id,
+        callback_url=request.callback_url,
+    )
+    return svc.store.add_job(record, idempotency)
+
+
+def get_job(svc: Services, owner: str, job_id: str) -> JobRecord:
+    """One of the caller's jobs."""
+    return svc.store.get_job(job_id, owner)
+
+
+def list_jobs(
+    svc: Services, owner: str, state: JobState | None, cursor: str | None, limit: int
+) -> tuple[list[JobRecord], str | None]:
+    """A page of the caller's jobs, newest first."""
+    rows, after = svc.store.list_jobs(owner, state, decode_cursor(cursor), limit)
+    return rows, encode_cursor(after)
+
+
+def cancel_job(svc: Services, owner: str, job_id: str) -> JobRecord:
+    """Cancel: a queued job at once, a running one by its runner (409 when finished)."""
+    return svc.store.request_cancel(job_id, owner)
+
+
+def delete_job(svc: Services, owner: str, job_id: str) -> None:
+    """Remove a job and everything it owns (model, results, report); stops it if running."""
+    job = svc.store.get_job(job_id, owner)
+    if not job.state.finished:
+        with contextlib.suppress(ConflictError):  # it may have just finished
+            svc.store.request_cancel(job_id, owner)
+    svc.store.delete_job(job_id, owner)
+    svc.artifacts.remove_job(job_id)
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A finished result file and how to send it."""
+
+    path: Path
+    media_type: str
+    download_name: str
+
+
+def _finished_dir(svc: Services, owner: str, job_id: str) -> tuple[JobRecord, Path]:
+    job = svc.store.get_job(job_id, owner)
+    if job.state != JobState.SUCCEEDED:
+        raise ConflictError(f"the job is {job.state.value}; results exist once it succeeded")
+    folder = svc.artifacts.job_dir(job.id)
+    if not folder.is_dir():
+        raise GoneError("the job's files were removed")
+    return job, folder
+
+
+def open_result(svc: Services, owner: str, job_id: str, fmt: str | None) -> ResultFile:
+    """The result file in the requested format (converted once from the canonical copy)."""
+    from preprocessing.writers import TableWriter, resolve_format
+
+    job, folder = _finished_dir(svc, owner, job_id)
+    meta = load_result_meta(folder)
+    primary: str = meta["primary"]
+    name = primary if fmt is None else f"result.{fmt}"
+    if name != primary:
+        target = folder / name
+        if not target.is_file():
+            out = resolve_format(meta["format"], OutputOptions(format=fmt), target)  # type: ignore[arg-type]
+            with (
+                svc.artifacts.atomic(target) as tmp,
+                TableWriter(
+                    tmp,
+                    out,
+                    meta["columns"],
+                    meta["kinds"],
+                    meta["markers"],
+                    meta["neutralize_formulas"],
+                ) as writer,
+            ):
+                for batch in iter_string_batches(folder):
+                    writer.write(batch)
+    path = folder / name
+    if not path.is_file():
+        raise GoneError("the result file was removed")
+    kind = name.rsplit(".", 1)[1]
+    return ResultFile(path, MEDIA_TYPES[kind], f"synthetic-{job.id}.{kind}")
+
+
+def preprocessing_report(svc: Services, owner: str, job_id: str) -> dict[str, Any]:
+    """The preprocessing report of a training job."""
+    job = svc.store.get_job(job_id, owner)
+    source = job.parent_job_id or job.id
+    path = svc.artifacts.job_dir(source) / REPORT_FILE
+    if not path.is_file():
+        if not job.state.finished:
+            raise ConflictError(f"the job is {job.state.value}; the report is written when it ends")
+        raise GoneError("this job has no preprocessing report (it failed before fitting)")
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
+
+
+def readiness(svc: Services) -> dict[str, bool]:
+    """Store writable, data directory writable, a runner alive."""
+    try:
+        svc.store.ping()
+        store_ok = True
+        runner_ok = svc.store.runner_alive(3 * svc.settings.lease_s)
+    except Exception:  # any store failure means not ready
+        store_ok = runner_ok = False
+    return {"store": store_ok, "storage": svc.artifacts.writable(), "runner": runner_ok}
+
+
+def remove_tmp(svc: Services) -> None:
+    """Remove spooled uploads left by a crashed web worker."""
+    shutil.rmtree(svc.artifacts.root / "tmp", ignore_errors=True)

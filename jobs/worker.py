@@ -1,0 +1,225 @@
+"""The job function ``run_job(job_id)``: what one child process does for one job.
+
+It receives only a job id, reads everything else from the store and the artifact store,
+writes its results under temporary names and renames them into place, and records the
+outcome in the job row. Re-running it for the same job id rewrites the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from config.job import JobConfig, OutputOptions
+from config.schema import ColumnKind
+from config.settings import Settings
+from jobs.artifacts import ArtifactStore
+from jobs.errors import NotFoundError
+from jobs.models import JobKind, JobRecord, JobState
+from jobs.problems import problem_for
+from jobs.store import SqlJobStore
+from jobs.synthesis import FittedModel, Timings, fit_model
+from preprocessing.formats import TableFormat
+from preprocessing.writers import TableWriter, resolve_format
+from synthesizers.progress import Progress
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.cinnamon"
+REPORT_FILE = "preprocessing.json"
+RESULT_META = "result-meta.json"
+STRINGS = "strings.parquet"  # every value as written, for conversions on download
+
+# (start, end) of each stage on the job's overall progress bar
+FIT_PLAN = {"reading": (0.0, 0.02), "preprocessing": (0.02, 0.05), "fitting": (0.05, 0.9)}
+FIT_PLAN["sampling"] = (0.9, 1.0)
+SAMPLE_PLAN = {"loading": (0.0, 0.05), "sampling": (0.05, 1.0)}
+
+
+class StoreProgress:
+    """A progress callback that writes to the job row, at most every ``interval`` seconds."""
+
+    def __init__(
+        self, store: SqlJobStore, job_id: str, plan: dict[str, tuple[float, float]]
+    ) -> None:
+        self.store, self.job_id, self.plan = store, job_id, plan
+        self.interval = 0.5
+        self._last = 0.0
+        self._last_key: tuple[str, int | None] = ("", None)
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        key = (p.stage, p.epoch)
+        if key == self._last_key and now - self._last < self.interval and p.fraction < 1.0:
+            return
+        lo, hi = self.plan.get(p.stage, (0.0, 1.0))
+        self.store.update_job(
+            self.job_id,
+            stage=p.stage,
+            fraction=round(lo + (hi - lo) * min(max(p.fraction, 0.0), 1.0), 4),
+            message=p.message[:200],
+            epoch=p.epoch,
+            epochs=p.epochs,
+            loss=None if p.loss is None else float(p.loss),
+        )
+        self._last, self._last_key = now, key
+
+
+def result_name(fmt: TableFormat) -> str:
+    """The file name of a result written in ``fmt``."""
+    if fmt.kind == "csv":
+        return "result.tsv" if fmt.delimiter == "\t" else "result.csv"
+    return f"result.{fmt.kind}"
+
+
+def write_results(
+    model: FittedModel,
+    job_dir: Path,
+    artifacts: ArtifactStore,
+    num_rows: int | None,
+    seed: int,
+    options: OutputOptions,
+    progress: StoreProgress,
+) -> tuple[str, int]:
+    """Sample into the primary result (input's conventions) and a canonical Parquet copy."""
+    pipeline = model.pipeline
+    n = model.training_rows if num_rows is None else num_rows
+    primary = resolve_format(pipeline.input_format, options, Path("result"))
+    columns, kinds = pipeline.output_columns(), pipeline.output_kinds()
+    markers = pipeline.missing_markers()
+    name = result_name(primary)
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    done = 0
+    with ExitStack() as stack:
+        writer = stack.enter_context(
+            TableWriter(  # writes a .partial file and renames it on success
+                job_dir / name, primary, columns, kinds, markers, options.neutralize_formulas
+            )
+        )
+        strings_tmp = stack.enter_context(artifacts.atomic(job_dir / STRINGS))
+        strings = stack.enter_context(pq.ParquetWriter(strings_tmp, schema))
+        for table in model.sample_tables(n, seed):
+            writer.write(table)
+            strings.write_table(table.cast(schema))
+            done += table.num_rows
+            progress(Progress("sampling", done / max(n, 1), f"{done} of {n} rows"))
+    meta = {
+        "primary": name,
+        "format": primary.model_dump(mode="json"),
+        "columns": columns,
+        "kinds": {k: v.value for k, v in kinds.items()},
+        "markers": markers,
+        "neutralize_formulas": options.neutralize_formulas,
+        "rows": done,
+    }
+    with artifacts.atomic(job_dir / RESULT_META) as tmp:
+        tmp.write_text(json.dumps(meta))
+    return name, done
+
+
+def iter_string_batches(job_dir: Path) -> Iterator[pa.Table]:
+    """The written result again, batch by batch, as tables of strings."""
+    source = pq.ParquetFile(job_dir / STRINGS)
+    for batch in source.iter_batches(batch_size=50_000):
+        yield pa.Table.from_batches([batch])
+
+
+def load_result_meta(job_dir: Path) -> dict[str, Any]:
+    """The description of a job's written result (see ``write_results``)."""
+    meta: dict[str, Any] = json.loads((job_dir / RESULT_META).read_text())
+    meta["kinds"] = {k: ColumnKind(v) for k, v in meta["kinds"].items()}
+    meta["format"] = TableFormat.model_validate(meta["format"])
+    return meta
+
+
+def _run_fit(
+    job: JobRecord, settings: Settings, store: SqlJobStore, artifacts: ArtifactStore, t: Timings
+) -> tuple[str, int]:
+    config = JobConfig.model_validate(job.config["job"])
+    assert job.dataset_id is not None
+    source = artifacts.dataset_dir(job.dataset_id) / job.config["input_name"]
+    if not source.is_file():
+        raise NotFoundError("the job's dataset was deleted")
+    job_dir = artifacts.job_dir(job.id, create=True)
+    progress = StoreProgress(store, job.id, FIT_PLAN)
+    model = fit_model(source, config, settings, progress, t)
+    with t.stage("saving"):
+        with artifacts.atomic(job_dir / MODEL_FILE) as tmp:
+            model.save(tmp)
+        with artifacts.atomic(job_dir / REPORT_FILE) as tmp:
+            tmp.write_text(model.report.model_dump_json())
+    with t.stage("sampling"):
+        return write_results(
+            model, job_dir, artifacts, config.num_rows, config.seed, config.output, progress
+        )
+
+
+def _run_sample(
+    job: JobRecord, settings: Settings, store: SqlJobStore, artifacts: ArtifactStore, t: Timings
+) -> tuple[str, int]:
+    assert job.parent_job_id is not None
+    progress = StoreProgress(store, job.id, SAMPLE_PLAN)
+    progress(Progress("loading", 0.0, "loading the fitted model"))
+    with t.stage("loading"):
+        model = FittedModel.load(artifacts.job_dir(job.parent_job_id) / MODEL_FILE, settings)
+    job_dir = artifacts.job_dir(job.id, create=True)
+    options = OutputOptions.model_validate(job.config.get("output") or {})
+    with t.stage("sampling"):
+        return write_results(
+            model, job_dir, artifacts, job.config["num_rows"], job.config["seed"], options, progress
+        )
+
+
+def run_job(job_id: str, settings: Settings) -> None:
+    """Run one claimed job to its end state; every failure is recorded, none escapes."""
+    store = SqlJobStore(settings.store_url)
+    artifacts = ArtifactStore(settings.data_dir)
+    try:
+        job = store.get_job(job_id)
+    except NotFoundError:
+        return  # deleted before it started
+    if job.state != JobState.RUNNING:
+        return
+    timings = Timings()
+    try:
+        run = _run_fit if job.kind == JobKind.FIT else _run_sample
+        name, rows = run(job, settings, store, artifacts, timings)
+    except Exception as exc:  # every failure ends the job with a problem object
+        if not isinstance(exc, MemoryError):
+            log.warning("job %s failed: %s", job_id, type(exc).__name__)
+        store.finish(
+            job_id,
+            JobState.FAILED,
+            error=problem_for(exc),
+            timings=timings.stages,
+            message="failed",
+        )
+        return
+    store.finish(
+        job_id,
+        JobState.SUCCEEDED,
+        stage="done",
+        fraction=1.0,
+        message=f"{rows} rows",
+        result_file=name,
+        result_rows=rows,
+        timings=timings.stages,
+    )
+
+
+def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
+    """Entry point of a job's child process: apply the memory cap, then run the job."""
+    if memory_mb:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    run_job(job_id, Settings.model_validate(settings_json))
