@@ -229,5 +229,26 @@ class _ProgressBar:
         self.bar.set_postfix_str(event.message, refresh=True)
 
 
+@main.command()
+@click.option("--host", default=None, help="interface to listen on (default from CINNAMON_BIND)")
+@click.option("--port", type=int, default=None, help="port (default from CINNAMON_BIND)")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the REST service (Gunicorn) and its job runner on the embedded defaults."""
+    from app.server import serve as run_server
+
+    run_server(host, port)
+
+
+@main.command()
+def worker() -> None:
+    """Run a job runner alone (the server starts one itself unless CINNAMON_RUNNER=none)."""
+    import logging
+
+    from jobs.runner import serve_runner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s runner %(levelname)s %(message)s")
+    serve_runner(Settings())
+
+
 if __name__ == "__main__":
     main()

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 
+from app.schemas import SynthesizerList, SynthesizerOut
 from synthesizers.registry import REGISTRY
 
 synthesizers_blueprint = Blueprint("synthesizers", __name__)
@@ -14,9 +15,8 @@ synthesizers_blueprint = Blueprint("synthesizers", __name__)
 @synthesizers_blueprint.get("/synthesizers")
 def list_synthesizers() -> dict[str, Any]:
     """Names, descriptions and parameter schemas."""
-    return {
-        "synthesizers": [
-            {"name": i.name, "description": i.description, "parameters": i.parameters_schema()}
-            for i in REGISTRY.values()
-        ]
-    }
+    entries = [
+        SynthesizerOut(name=i.name, description=i.description, parameters=i.parameters_schema())
+        for i in REGISTRY.values()
+    ]
+    return SynthesizerList(synthesizers=entries).model_dump()

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     )
 
     # HTTP
+    bind: str = Field("127.0.0.1:8000", description="host:port Gunicorn listens on")
+    web_workers: int = Field(2, ge=1, description="Gunicorn worker processes")
+    web_threads: int = Field(4, ge=1, description="threads per Gunicorn worker")
+    web_timeout_s: int = Field(120, ge=1, description="Gunicorn worker timeout")
     api_keys: list[str] = Field(
         default_factory=list,
         description="bearer tokens (JSON list); set: every endpoint but health needs one",

@@ -121,6 +121,7 @@ class LocalRunner:
         )
         process.start()
         self.children[job_id] = _Child(process, time.monotonic())
+        self.store.update_job(job_id, worker_pid=process.pid)
         log.info("job %s started in process %s", job_id, process.pid)
 
     def _reap(self) -> None:
@@ -216,3 +217,18 @@ def serve_runner(settings: Settings, parent_pid: int | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
     runner.run(parent_pid)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m jobs.runner [--parent-pid N]``: what the server's hook starts."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="run the local job runner")
+    parser.add_argument("--parent-pid", type=int, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s runner %(levelname)s %(message)s")
+    serve_runner(Settings(), args.parent_pid)
+
+
+if __name__ == "__main__":
+    main()

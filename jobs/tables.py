@@ -61,6 +61,7 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("lease_owner", String(64)),
     Column("lease_expires_at", Float),
+    Column("worker_pid", Integer),
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("result_file", String(64)),
     Column("result_rows", BigInteger),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -215,8 +217,18 @@ def run_job(job_id: str, settings: Settings) -> None:
     )
 
 
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent (the runner's fork server) goes away."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
     """Entry point of a job's child process: apply the memory cap, then run the job."""
+    _die_with_parent()
     if memory_mb:
         import resource
 

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("lease_owner", sa.String(64)),
         sa.Column("lease_expires_at", sa.Float),
+        sa.Column("worker_pid", sa.Integer),
         sa.Column("cancel_requested", sa.Boolean, nullable=False),
         sa.Column("result_file", sa.String(64)),
         sa.Column("result_rows", sa.BigInteger),

@@ -1,0 +1,143 @@
+"""``/jobs``: submit, list, poll (ETag), cancel, delete, results, report, more samples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+
+from app.context import json_body, owner, page_limit, services
+from app.datasets import upload_dataset
+from app.schemas import JobOut, JobPage
+from config.errors import ConfigError, FieldProblem
+from config.loader import load_document
+from config.requests import JobRequest, SampleRequest, parse_request
+from jobs import service
+from jobs.models import JobRecord, JobState
+
+jobs_blueprint = Blueprint("jobs", __name__)
+
+RESULT_FORMATS = ("csv", "tsv", "parquet", "json", "xlsx")
+
+
+def _idempotency(payload: object) -> tuple[str, str] | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255:
+        raise ConfigError(
+            "invalid header", [FieldProblem("/Idempotency-Key", "must be 1 to 255 characters")]
+        )
+    return key, service.request_hash(payload)
+
+
+def _accepted(job: JobRecord, created: bool) -> tuple[dict[str, Any], int, dict[str, str]]:
+    headers = {"Location": f"/api/v1/jobs/{job.id}", "ETag": _etag(job)}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"  # the job an earlier request with this key made
+    return JobOut.of(job).model_dump(mode="json"), 202, headers
+
+
+def _etag(job: JobRecord) -> str:
+    return f'"{job.id}-{job.version}"'
+
+
+@jobs_blueprint.post("/jobs")
+def submit_job() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Queue a training job: JSON with a dataset id, or multipart with ``file`` + ``config``."""
+    svc = services()
+    if request.mimetype == "multipart/form-data":
+        config_part = request.files.get("config")
+        text = config_part.read() if config_part else request.form.get("config", "")
+        data = load_document(text, max_bytes=svc.settings.limits.max_config_bytes) or {}
+        req = parse_request(JobRequest, data, "job")
+        assert isinstance(req, JobRequest)
+        dataset, digest = upload_dataset()
+        req = req.model_copy(update={"dataset_id": dataset.id})
+        try:
+            payload = {"config": data, "file_sha256": digest}
+            job, created = service.submit_job(svc, owner(), req, _idempotency(payload))
+        except BaseException:
+            service.delete_dataset(svc, owner(), dataset.id)  # no half-created job
+            raise
+        if not created:
+            service.delete_dataset(svc, owner(), dataset.id)
+        return _accepted(job, created)
+    data = json_body(svc.settings.limits.max_config_bytes)
+    req = parse_request(JobRequest, data, "job")
+    assert isinstance(req, JobRequest)
+    return _accepted(*service.submit_job(svc, owner(), req, _idempotency(data)))
+
+
+@jobs_blueprint.get("/jobs")
+def list_jobs() -> dict[str, Any]:
+    """The caller's jobs, newest first; ``state`` filter, ``cursor`` and ``limit``."""
+    raw_state = request.args.get("state")
+    try:
+        state = JobState(raw_state) if raw_state else None
+    except ValueError:
+        names = ", ".join(s.value for s in JobState)
+        raise ConfigError("invalid query", [FieldProblem("/state", f"one of {names}")]) from None
+    rows, cursor = service.list_jobs(
+        services(), owner(), state, request.args.get("cursor"), page_limit()
+    )
+    return JobPage(jobs=[JobOut.of(r) for r in rows], next_cursor=cursor).model_dump(mode="json")
+
+
+@jobs_blueprint.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response | tuple[dict[str, Any], int, dict[str, str]]:
+    """State, progress, timings, error; 304 if ``If-None-Match`` matches the ETag."""
+    job = service.get_job(services(), owner(), job_id)
+    etag = _etag(job)
+    if etag in request.headers.get("If-None-Match", ""):
+        return Response(status=304, headers={"ETag": etag})
+    return JobOut.of(job).model_dump(mode="json"), 200, {"ETag": etag}
+
+
+@jobs_blueprint.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> tuple[dict[str, Any], int]:
+    """Cancel a queued (at once) or running job (its process is stopped); 409 when finished."""
+    job = service.cancel_job(services(), owner(), job_id)
+    return JobOut.of(job).model_dump(mode="json"), 200 if job.state.finished else 202
+
+
+@jobs_blueprint.delete("/jobs/<job_id>")
+def delete_job(job_id: str) -> tuple[str, int]:
+    """Remove a job and everything it owns."""
+    service.delete_job(services(), owner(), job_id)
+    return "", 204
+
+
+@jobs_blueprint.get("/jobs/<job_id>/result")
+def get_result(job_id: str) -> Response:
+    """The synthetic table, streamed; ``format`` = csv, tsv, parquet, json or xlsx."""
+    fmt = request.args.get("format")
+    if fmt is not None and fmt not in RESULT_FORMATS:
+        raise ConfigError(
+            "invalid query", [FieldProblem("/format", f"one of {', '.join(RESULT_FORMATS)}")]
+        )
+    result = service.open_result(services(), owner(), job_id, fmt)
+    return send_file(
+        result.path,
+        mimetype=result.media_type,
+        as_attachment=True,
+        download_name=result.download_name,
+        conditional=True,
+    )
+
+
+@jobs_blueprint.get("/jobs/<job_id>/preprocessing")
+def get_preprocessing(job_id: str) -> dict[str, Any]:
+    """The preprocessing report: per column what was detected and done (counts only)."""
+    return service.preprocessing_report(services(), owner(), job_id)
+
+
+@jobs_blueprint.post("/jobs/<job_id>/samples")
+def sample_more(job_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Queue a sampling job on this job's fitted model (no refit)."""
+    svc = services()
+    data = json_body(svc.settings.limits.max_config_bytes)
+    req = parse_request(SampleRequest, data, "sampling request")
+    assert isinstance(req, SampleRequest)
+    idem = _idempotency({"parent": job_id, **(data if isinstance(data, dict) else {})})
+    return _accepted(*service.submit_samples(svc, owner(), job_id, req, idem))

@@ -1,0 +1,96 @@
+"""Gunicorn settings and hooks: the server starts the job runner and stops it on exit.
+
+``gunicorn.conf.py`` re-exports this module, and ``cinnamon-synth serve`` runs Gunicorn with
+it, so both start the same thing. The runner is a separate process (not a Gunicorn worker),
+so recycling web workers never touches running jobs.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from config.settings import Settings
+
+_settings = Settings()
+
+bind = _settings.bind
+workers = _settings.web_workers
+threads = _settings.web_threads
+timeout = _settings.web_timeout_s
+graceful_timeout = 30
+max_requests = 1000  # recycle web workers now and then; jobs never run inside them
+max_requests_jitter = 100
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # never bodies or query values
+wsgi_app = "app:create_app()"
+
+
+def on_starting(server: Any) -> None:
+    """Create or upgrade the job store once, before any worker starts."""
+    from jobs.service import open_services, remove_tmp
+
+    remove_tmp(open_services(Settings()))
+
+
+def when_ready(server: Any) -> None:
+    """Start the local runner beside the workers (unless ``CINNAMON_RUNNER=none``)."""
+    import os
+
+    if Settings().runner != "local":
+        return
+    server.cinnamon_runner = subprocess.Popen(
+        [sys.executable, "-m", "jobs.runner", "--parent-pid", str(os.getpid())]
+    )
+    server.log.info("job runner started (pid %s)", server.cinnamon_runner.pid)
+
+
+def on_exit(server: Any) -> None:
+    """Stop the runner: its running jobs go back to the queue for the next start."""
+    runner = getattr(server, "cinnamon_runner", None)
+    if runner is None:
+        return
+    runner.send_signal(signal.SIGTERM)
+    try:
+        runner.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+
+
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """Run Gunicorn in this process with these settings (``cinnamon-synth serve``)."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = Settings()
+    address = settings.bind
+    if host is not None or port is not None:
+        old_host, _, old_port = address.rpartition(":")
+        address = f"{host or old_host}:{port or old_port}"
+    options = {
+        "bind": address,
+        "workers": workers,
+        "threads": threads,
+        "timeout": timeout,
+        "graceful_timeout": graceful_timeout,
+        "max_requests": max_requests,
+        "max_requests_jitter": max_requests_jitter,
+        "accesslog": accesslog,
+        "access_log_format": access_log_format,
+        "on_starting": on_starting,
+        "when_ready": when_ready,
+        "on_exit": on_exit,
+    }
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from app import create_app
+
+            return create_app(settings)
+
+    _Server().run()
