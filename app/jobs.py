@@ -11,7 +11,7 @@ from app.datasets import upload_dataset
 from app.schemas import JobOut, JobPage
 from config.errors import ConfigError, FieldProblem
 from config.loader import load_document
-from config.requests import JobRequest, SampleRequest, parse_request
+from config.requests import SampleRequest, parse_request
 from jobs import service
 from jobs.models import JobRecord, JobState
 
@@ -50,8 +50,7 @@ def submit_job() -> tuple[dict[str, Any], int, dict[str, str]]:
         config_part = request.files.get("config")
         text = config_part.read() if config_part else request.form.get("config", "")
         data = load_document(text, max_bytes=svc.settings.limits.max_config_bytes) or {}
-        req = parse_request(JobRequest, data, "job")
-        assert isinstance(req, JobRequest)
+        req = service.parse_job_request(data)
         dataset, digest = upload_dataset()
         req = req.model_copy(update={"dataset_id": dataset.id})
         try:
@@ -64,8 +63,7 @@ def submit_job() -> tuple[dict[str, Any], int, dict[str, str]]:
             service.delete_dataset(svc, owner(), dataset.id)
         return _accepted(job, created)
     data = json_body(svc.settings.limits.max_config_bytes)
-    req = parse_request(JobRequest, data, "job")
-    assert isinstance(req, JobRequest)
+    req = service.parse_job_request(data)
     return _accepted(*service.submit_job(svc, owner(), req, _idempotency(data)))
 
 

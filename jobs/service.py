@@ -214,6 +214,36 @@ def request_hash(payload: object) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def parse_job_request(data: object) -> JobRequest:
+    """Validate a job request and its synthesizer parameters; report every bad field at once."""
+    from pydantic import ValidationError
+
+    from config.errors import config_error_from_validation
+    from synthesizers.base import validate_params
+    from synthesizers.errors import InvalidParametersError, UnknownSynthesizerError
+    from synthesizers.registry import get_info
+
+    problems: list[FieldProblem] = []
+    request = None
+    try:
+        request = JobRequest.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems.extend(config_error_from_validation(exc, "job").problems)
+    synth = data.get("synthesizer") if isinstance(data, dict) else None
+    name = synth.get("name", "gaussian_copula") if isinstance(synth, dict) else "gaussian_copula"
+    params = synth.get("params") if isinstance(synth, dict) else None
+    if isinstance(name, str) and (params is None or isinstance(params, dict)):
+        try:
+            validate_params(get_info(name).params_model, params or {})
+        except InvalidParametersError as exc:
+            problems.extend(FieldProblem("/synthesizer/params" + p, m) for p, m in exc.problems)
+        except UnknownSynthesizerError as exc:
+            problems.append(FieldProblem("/synthesizer/name", str(exc)))
+    if problems or request is None:
+        raise ConfigError("invalid job", list(dict.fromkeys(problems)))
+    return request
+
+
 def submit_job(
     svc: Services,
     owner: str,
