@@ -4,6 +4,7 @@ from app.server import (  # noqa: F401
     access_log_format,
     accesslog,
     bind,
+    control_socket_disable,
     graceful_timeout,
     max_requests,
     max_requests_jitter,

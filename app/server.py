@@ -26,6 +26,7 @@ max_requests_jitter = 100
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # never bodies or query values
 wsgi_app = "app:create_app()"
+control_socket_disable = True  # unused; one fixed socket path would clash between servers
 
 
 def on_starting(server: Any) -> None:
@@ -81,12 +82,14 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         "on_starting": on_starting,
         "when_ready": when_ready,
         "on_exit": on_exit,
+        "control_socket_disable": control_socket_disable,
     }
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # older Gunicorns lack some settings
+                    self.cfg.set(key, value)
 
         def load(self) -> Any:
             from app import create_app

@@ -31,6 +31,9 @@ from jobs.store import SqlJobStore
 log = logging.getLogger(__name__)
 
 
+PRELOAD_OPTIONAL = ["synthesizers.sdv_backed", "synthesizers.ctgan", "synthesizers.tvae"]
+
+
 @dataclass
 class _Child:
     process: BaseProcess
@@ -63,7 +66,9 @@ class LocalRunner:
         self._last_recovery = 0.0
         self._last_cleanup = 0.0
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["jobs.worker"])
+        # the fork server imports these once, so a job starts in milliseconds, not seconds;
+        # modules of a missing optional extra are skipped by multiprocessing
+        self._ctx.set_forkserver_preload(["jobs.worker", *PRELOAD_OPTIONAL])
 
     # the loop -----------------------------------------------------------------------------
 

@@ -1,0 +1,263 @@
+"""End to end: the real Gunicorn (2 web workers) with its real runner, over real HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from tests.conftest import SAMPLES
+from tests.server import Server, call, multipart, request, upload, wait_for
+
+CREDIT = SAMPLES["credit_data"]
+FINISHED = {"succeeded", "failed", "cancelled"}
+TINY = {
+    "gaussian_copula": {},
+    "ctgan": {"epochs": 2, "batch_size": 100, "generator_dim": [32], "discriminator_dim": [32]},
+    "tvae": {"epochs": 2, "batch_size": 100, "compress_dims": [32], "decompress_dims": [32]},
+    "copulagan": {"epochs": 2, "batch_size": 100, "generator_dim": [32], "discriminator_dim": [32]},
+}
+LONG_CTGAN = {"name": "ctgan", "params": {"epochs": 5000, "batch_size": 100}}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(
+        tmp_path_factory.mktemp("e2e") / "data",
+        CINNAMON_MAX_CONCURRENT_JOBS="2",
+        CINNAMON_LIMIT_MAX_BYTES="300000",
+        CINNAMON_MAX_QUEUED_JOBS="40",
+    ).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def dataset(server: Server) -> str:
+    return upload(server.url, CREDIT)
+
+
+def _submit(url: str, payload: dict[str, Any]) -> str:
+    status, body = call("POST", url + "/api/v1/jobs", payload)
+    assert status == 202, body
+    return str(body["id"])
+
+
+def _worker_pid(data_dir: Path, job_id: str, timeout: float = 60) -> int:
+    """The pid of a job's child process, read from the real SQLite job store."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(data_dir / "jobs.sqlite3", timeout=30) as db:
+            row = db.execute(
+                "SELECT worker_pid, stage FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+        if row and row[0] and row[1] == "fitting":
+            return int(row[0])
+        time.sleep(0.2)
+    raise AssertionError("the job never started fitting")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting to be reaped is dead too
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except FileNotFoundError:
+        return False
+
+
+def test_upload_train_poll_download_with_every_synthesizer(server: Server, dataset: str) -> None:
+    header = CREDIT.read_text().splitlines()[0]
+    jobs = {
+        name: _submit(
+            server.url,
+            {
+                "dataset_id": dataset,
+                "synthesizer": {"name": name, "params": params},
+                "num_rows": 60,
+                "seed": 5,
+            },
+        )
+        for name, params in TINY.items()
+    }
+    for name, job_id in jobs.items():
+        job = wait_for(server.url, job_id, FINISHED)
+        assert job["state"] == "succeeded", (name, job["error"])
+        assert job["result_rows"] == 60 and job["progress"]["fraction"] == 1.0
+        assert {"fitting", "sampling"} <= set(job["timings"])
+        status, headers, body = request("GET", f"{server.url}/api/v1/jobs/{job_id}/result")
+        assert status == 200 and headers["Content-Type"].startswith("text/csv")
+        lines = body.decode().splitlines()
+        assert lines[0] == header and len(lines) == 61, name
+    job_id = jobs["gaussian_copula"]
+    for fmt in ("parquet", "json"):
+        status, _, body = request("GET", f"{server.url}/api/v1/jobs/{job_id}/result?format={fmt}")
+        assert status == 200
+        frame = (
+            pd.read_parquet(io.BytesIO(body))
+            if fmt == "parquet"
+            else pd.read_json(io.BytesIO(body))
+        )
+        assert frame.shape == (60, 14)
+    status, report = call("GET", f"{server.url}/api/v1/jobs/{job_id}/preprocessing")
+    assert status == 200 and report["rows"] == 500
+    assert "values" not in json.dumps(report)
+
+
+def test_more_samples_from_a_fitted_model_same_seed_same_bytes(
+    server: Server, dataset: str
+) -> None:
+    parent = _submit(server.url, {"dataset_id": dataset, "num_rows": 30})
+    assert wait_for(server.url, parent, FINISHED)["state"] == "succeeded"
+    results = []
+    for _ in range(2):
+        status, job = call(
+            "POST", f"{server.url}/api/v1/jobs/{parent}/samples", {"num_rows": 1000, "seed": 9}
+        )
+        assert status == 202 and job["kind"] == "sample", job
+        done = wait_for(server.url, job["id"], FINISHED)
+        assert done["state"] == "succeeded" and "fitting" not in done["timings"]
+        results.append(request("GET", f"{server.url}/api/v1/jobs/{job['id']}/result")[2])
+    assert results[0] == results[1] and len(results[0].splitlines()) == 1001
+
+
+def test_cancel_a_running_job_whichever_worker_answers(server: Server, dataset: str) -> None:
+    job_id = _submit(server.url, {"dataset_id": dataset, "synthesizer": LONG_CTGAN})
+    pid = _worker_pid(server.data_dir, job_id)
+    for _ in range(3):  # two web workers: the cancel may land on either
+        status, body = call("POST", f"{server.url}/api/v1/jobs/{job_id}/cancel")
+        if status == 409:
+            break
+        assert status in (200, 202), body
+    job = wait_for(server.url, job_id, FINISHED, timeout=30)
+    assert job["state"] == "cancelled"
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
+    assert call("POST", f"{server.url}/api/v1/jobs/{job_id}/cancel")[0] == 409
+
+
+def test_sigkilled_child_fails_its_job_and_others_go_on(server: Server, dataset: str) -> None:
+    victim = _submit(server.url, {"dataset_id": dataset, "synthesizer": LONG_CTGAN})
+    pid = _worker_pid(server.data_dir, victim)
+    other = _submit(server.url, {"dataset_id": dataset, "num_rows": 20})
+    os.kill(pid, signal.SIGKILL)
+    job = wait_for(server.url, victim, FINISHED, timeout=30)
+    assert job["state"] == "failed"
+    assert "SIGKILL" in job["error"]["detail"]
+    assert wait_for(server.url, other, FINISHED)["state"] == "succeeded"
+    assert call("GET", f"{server.url}/api/v1/ready")[0] == 200  # runner still alive
+
+
+def test_sixteen_concurrent_clients_no_5xx(server: Server, dataset: str) -> None:
+    statuses: list[int] = []
+    finals: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        status, job = call(
+            "POST", f"{server.url}/api/v1/jobs", {"dataset_id": dataset, "num_rows": 20}
+        )
+        seen = [status]
+        etag = None
+        while status == 202 or job.get("state") not in FINISHED:
+            headers = {"If-None-Match": etag} if etag else {}
+            code, hdrs, raw = request("GET", f"{server.url}/api/v1/jobs/{job['id']}", None, headers)
+            seen.append(code)
+            if code == 200:
+                job, etag, status = json.loads(raw), hdrs.get("ETag"), 200
+            time.sleep(0.05)
+        with lock:
+            statuses.extend(seen)
+            finals.append(job["state"])
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert finals == ["succeeded"] * 16
+    assert all(s < 500 for s in statuses), sorted(set(statuses))
+    assert 304 in statuses  # pollers were served from the ETag
+    log = server.log.read_text()
+    assert "database is locked" not in log
+
+
+def test_upload_over_the_limit_with_and_without_content_length(server: Server) -> None:
+    big = b"a,b\n" + b"1234567,7654321\n" * 40_000  # 640 kB > 300 kB
+    body, ctype = multipart({"file": ("big.csv", big)})
+    status, headers, _ = request(
+        "POST", server.url + "/api/v1/datasets", body, {"Content-Type": ctype}
+    )
+    assert status == 413 and headers["Content-Type"] == "application/problem+json"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    conn.request(
+        "POST",
+        "/api/v1/datasets",
+        body=chunks,
+        headers={"Content-Type": ctype},
+        encode_chunked=True,
+    )
+    assert conn.getresponse().status == 413
+    conn.close()
+    assert not any((server.data_dir / "tmp").glob("*"))
+    assert call("GET", server.url + "/api/v1/health")[0] == 200
+
+
+def test_server_killed_mid_job_then_restarted_recovers_the_job(
+    tmp_path: Path,
+) -> None:
+    srv = Server(tmp_path / "data", CINNAMON_LEASE_S="2", CINNAMON_WEB_WORKERS="1").start()
+    try:
+        dataset = upload(srv.url, CREDIT)
+        params = {"epochs": 40, "batch_size": 100, "generator_dim": [32], "discriminator_dim": [32]}
+        job_id = _submit(
+            srv.url, {"dataset_id": dataset, "synthesizer": {"name": "ctgan", "params": params}}
+        )
+        pid = _worker_pid(srv.data_dir, job_id)
+        srv.kill()  # master, web worker, runner: all at once
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid), "the job's child outlived the server"
+        srv.start()
+        job = wait_for(srv.url, job_id, FINISHED, timeout=240)
+        assert job["state"] == "succeeded" and job["attempts"] == 2
+        assert request("GET", f"{srv.url}/api/v1/jobs/{job_id}/result")[0] == 200
+    finally:
+        srv.stop()
+
+
+def test_sigterm_requeues_running_job_and_restart_finishes_it(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "data", CINNAMON_WEB_WORKERS="1").start()
+    try:
+        dataset = upload(srv.url, CREDIT)
+        params = {"epochs": 40, "batch_size": 100, "generator_dim": [32], "discriminator_dim": [32]}
+        job_id = _submit(
+            srv.url, {"dataset_id": dataset, "synthesizer": {"name": "ctgan", "params": params}}
+        )
+        _worker_pid(srv.data_dir, job_id)
+        srv.stop()  # SIGTERM: graceful
+        with sqlite3.connect(srv.data_dir / "jobs.sqlite3") as db:
+            assert db.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone() == (
+                "queued",
+            )
+        srv.start()
+        assert wait_for(srv.url, job_id, FINISHED, timeout=240)["state"] == "succeeded"
+    finally:
+        srv.stop()
