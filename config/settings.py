@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     max_queued_jobs: int = Field(100, ge=1, description="queued jobs before 429")
     job_timeout_s: int = Field(86_400, ge=1, description="wall-clock limit per job")
     job_memory_mb: int = Field(
-        0, ge=0, description="address-space cap per job process (RLIMIT_AS); 0 = none"
+        0,
+        ge=0,
+        description="memory a job may map beyond its process's start-up libraries "
+        "(RLIMIT_AS); 0 = no cap",
     )
     lease_s: float = Field(30.0, gt=0, description="job lease; renewed every third of it")
     max_attempts: int = Field(3, ge=1, description="tries of a job whose worker was lost")

@@ -226,12 +226,27 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+def _address_space_bytes() -> int:
+    """What this process has mapped now (VmSize), 0 if unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
-    """Entry point of a job's child process: apply the memory cap, then run the job."""
+    """Entry point of a job's child process: apply the memory cap, then run the job.
+
+    The cap (RLIMIT_AS) is ``memory_mb`` on top of what the process maps at start, i.e. the
+    libraries the fork server preloaded, so that the setting means the job's own memory.
+    """
     _die_with_parent()
     if memory_mb:
         import resource
 
-        limit = memory_mb * 1024 * 1024
+        limit = _address_space_bytes() + memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     run_job(job_id, Settings.model_validate(settings_json))

@@ -225,7 +225,7 @@ def test_server_killed_mid_job_then_restarted_recovers_the_job(
     srv = Server(tmp_path / "data", CINNAMON_LEASE_S="2", CINNAMON_WEB_WORKERS="1").start()
     try:
         dataset = upload(srv.url, CREDIT)
-        params = {"epochs": 40, "batch_size": 100, "generator_dim": [32], "discriminator_dim": [32]}
+        params = {"epochs": 20, "batch_size": 100, "generator_dim": [16], "discriminator_dim": [16]}
         job_id = _submit(
             srv.url, {"dataset_id": dataset, "synthesizer": {"name": "ctgan", "params": params}}
         )
@@ -247,7 +247,7 @@ def test_sigterm_requeues_running_job_and_restart_finishes_it(tmp_path: Path) ->
     srv = Server(tmp_path / "data", CINNAMON_WEB_WORKERS="1").start()
     try:
         dataset = upload(srv.url, CREDIT)
-        params = {"epochs": 40, "batch_size": 100, "generator_dim": [32], "discriminator_dim": [32]}
+        params = {"epochs": 20, "batch_size": 100, "generator_dim": [16], "discriminator_dim": [16]}
         job_id = _submit(
             srv.url, {"dataset_id": dataset, "synthesizer": {"name": "ctgan", "params": params}}
         )

@@ -1,0 +1,150 @@
+"""The local runner in this process with real child processes: limits, recovery, callbacks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from config.requests import JobRequest
+from config.settings import Settings
+from jobs import service
+from jobs.models import JobRecord, JobState
+from jobs.runner import LocalRunner
+from tests.conftest import SAMPLES
+
+
+def _settings(tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key",
+        runner_poll_s=0.1,
+        lease_s=2,
+        **extra,
+    )
+
+
+@pytest.fixture
+def run_runner() -> Iterator[Any]:
+    runners: list[tuple[LocalRunner, threading.Thread]] = []
+
+    def start(settings: Settings) -> LocalRunner:
+        runner = LocalRunner(settings)
+        thread = threading.Thread(target=runner.run, daemon=True)
+        thread.start()
+        runners.append((runner, thread))
+        return runner
+
+    yield start
+    for runner, thread in runners:
+        runner.stop()
+        thread.join(30)
+
+
+def _submit(svc: service.Services, **request: Any) -> JobRecord:
+    with SAMPLES["credit_data"].open("rb") as fh:
+        dataset, _ = service.create_dataset(svc, "", fh, "credit.csv")
+    job, _ = service.submit_job(
+        svc, "", JobRequest.model_validate({"dataset_id": dataset.id, **request})
+    )
+    return job
+
+
+def _wait(svc: service.Services, job_id: str, timeout: float = 120) -> JobRecord:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = service.get_job(svc, "", job_id)
+        if job.state.finished:
+            return job
+        time.sleep(0.1)
+    raise AssertionError("job did not finish")
+
+
+def test_timeout_fails_the_job_with_the_limit(tmp_path: Path, run_runner: Any) -> None:
+    settings = _settings(tmp_path, job_timeout_s=2)
+    svc = service.open_services(settings)
+    job = _submit(svc, synthesizer={"name": "ctgan", "params": {"epochs": 5000}})
+    run_runner(settings)
+    done = _wait(svc, job.id)
+    assert done.state == JobState.FAILED
+    assert done.error is not None and done.error["detail"] == "timeout after 2 s"
+
+
+def test_memory_cap_fails_the_job_and_says_so(tmp_path: Path, run_runner: Any) -> None:
+    # one batch of 5M rows x 14 columns needs well over 256 MB
+    settings = _settings(tmp_path, job_memory_mb=256, sample_batch_rows=5_000_000)
+    svc = service.open_services(settings)
+    job = _submit(svc, num_rows=5_000_000)
+    run_runner(settings)
+    done = _wait(svc, job.id)
+    assert done.state == JobState.FAILED
+    assert done.error is not None
+    assert done.error["title"] == "Out of memory", done.error
+    assert "memory" in done.error["detail"]
+
+
+def test_a_job_whose_runner_died_is_rerun(tmp_path: Path, run_runner: Any) -> None:
+    settings = _settings(tmp_path)
+    svc = service.open_services(settings)
+    job = _submit(svc, num_rows=50)
+    assert svc.store.claim_next("runner-that-died", lease_s=0.5) is not None
+    time.sleep(0.6)
+    run_runner(settings)
+    done = _wait(svc, job.id)
+    assert done.state == JobState.SUCCEEDED and done.attempts == 2
+    assert done.result_rows == 50
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict[str, Any]]] = []
+    failures_left = 1
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        body = json.loads(self.rfile.read(length))
+        if _Receiver.failures_left > 0:
+            _Receiver.failures_left -= 1
+            self.send_response(503)
+        else:
+            _Receiver.bodies.append(body)
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_callback_is_retried_until_delivered(tmp_path: Path, run_runner: Any) -> None:
+    receiver = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        settings = _settings(tmp_path, callback_allowed_hosts=["127.0.0.1"])
+        svc = service.open_services(settings)
+        url = f"http://127.0.0.1:{receiver.server_port}/done"
+        job = _submit(svc, num_rows=10, callback_url=url)
+        run_runner(settings)
+        assert _wait(svc, job.id).state == JobState.SUCCEEDED
+        deadline = time.monotonic() + 20
+        while not _Receiver.bodies and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _Receiver.bodies == [
+            {
+                "id": job.id,
+                "state": "succeeded",
+                "error": None,
+                "links": {
+                    "self": f"/api/v1/jobs/{job.id}",
+                    "result": f"/api/v1/jobs/{job.id}/result",
+                },
+            }
+        ]
+        assert _Receiver.failures_left == 0  # the first try failed and was retried
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
