@@ -1,10 +1,12 @@
 FROM python:3.11-slim
 
 # A CPU build of torch keeps the image small: pass the CPU wheel index of PyTorch as
-# --build-arg TORCH_INDEX_URL=... (without it pip picks the default, CUDA-enabled build).
+# --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu (without it pip picks the
+# default, CUDA-enabled build).
 ARG TORCH_INDEX_URL=
 WORKDIR /srv
-RUN useradd --create-home --uid 10001 cinnamon
+RUN useradd --create-home --uid 10001 cinnamon \
+ && mkdir -p /srv/data && chown cinnamon:cinnamon /srv/data
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY config ./config
@@ -16,5 +18,11 @@ RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"
  && pip install --no-cache-dir '.[sdv]'
 USER cinnamon
 ENV CINNAMON_BIND=0.0.0.0:8000 CINNAMON_DATA_DIR=/srv/data
+VOLUME ["/srv/data"]
 EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/api/v1/ready', timeout=4).status != 200)"
+# Gunicorn's hooks start the job runner beside the web workers; SIGTERM drains requests and
+# hands running jobs back to the queue for the next start.
+STOPSIGNAL SIGTERM
 CMD ["gunicorn", "-c", "gunicorn.conf.py"]

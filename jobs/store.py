@@ -309,7 +309,9 @@ class SqlJobStore:
         """Queued or running jobs that still need this dataset's file."""
         t = tables.jobs
         query = select(func.count()).where(
-            t.c.dataset_id == dataset_id, t.c.state.in_(["queued", "running"])
+            t.c.dataset_id == dataset_id,
+            t.c.kind == "fit",  # sampling jobs use the fitted model, not the file
+            t.c.state.in_(["queued", "running"]),
         )
         with self._tx(write=False) as conn:
             return int(conn.execute(query).scalar_one())
