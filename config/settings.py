@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         description="memory a job may map beyond its process's start-up libraries "
         "(RLIMIT_AS); 0 = no cap",
     )
+    job_nice: int = Field(
+        10, ge=0, le=19, description="niceness of job processes, so the API stays responsive"
+    )
     lease_s: float = Field(30.0, gt=0, description="job lease; renewed every third of it")
     max_attempts: int = Field(3, ge=1, description="tries of a job whose worker was lost")
     runner_poll_s: float = Field(0.5, gt=0, description="how often the runner looks for work")

@@ -27,6 +27,7 @@ from jobs.callbacks import send_callback
 from jobs.errors import JobError, NotFoundError
 from jobs.models import JobState
 from jobs.store import SqlJobStore
+from jobs.wakeup import WakeupListener
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,15 @@ class LocalRunner:
         """Loop until ``stop()`` (or the parent process is gone)."""
         self.store.migrate()
         log.info("runner %s started: %d job slots", self.id, self.settings.concurrent_jobs)
+        wake = WakeupListener(self.settings.data_dir, f"{os.getpid()}-{self.id[-8:]}")
+        self._wake = wake
+        try:
+            self._loop(parent_pid, wake)
+        finally:
+            wake.close()
+            self.shutdown()
+
+    def _loop(self, parent_pid: int | None, wake: WakeupListener) -> None:
         while not self.stopping.is_set():
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("runner %s: the server is gone; stopping", self.id)
@@ -84,8 +94,7 @@ class LocalRunner:
                 self.tick()
             except JobError as exc:  # store unavailable: keep the children, retry
                 log.warning("runner tick failed: %s", exc)
-            self.stopping.wait(self.settings.runner_poll_s)
-        self.shutdown()
+            wake.wait(self.settings.runner_poll_s)
 
     def stop(self) -> None:
         """Ask the loop to end."""

@@ -28,7 +28,17 @@ from jobs.callbacks import check_callback_url
 from jobs.errors import ConflictError, GoneError, PayloadTooLargeError, QueueFullError
 from jobs.models import DatasetRecord, JobKind, JobRecord, JobState
 from jobs.store import SqlJobStore
-from jobs.worker import MODEL_FILE, REPORT_FILE, iter_string_batches, load_result_meta
+from jobs.wakeup import notify_runners
+from jobs.worker import (
+    MODEL_FILE,
+    PARSED_TABLE,
+    REPORT_FILE,
+    UPLOAD_META,
+    inference_options,
+    iter_string_batches,
+    load_result_meta,
+    write_parsed_table,
+)
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".json"}
 MEDIA_TYPES = {
@@ -38,7 +48,6 @@ MEDIA_TYPES = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-UPLOAD_META = "upload.json"
 
 
 @dataclass
@@ -123,7 +132,7 @@ def create_dataset(
 
     Nothing is left behind when the table is refused.
     """
-    from jobs.synthesis import resolve_schema
+    from jobs.synthesis import infer_table_schema
     from preprocessing.readers import read_table
 
     dataset_id = new_id()
@@ -137,14 +146,19 @@ def create_dataset(
 
             raise EmptyTableError(f"the table has {len(frame)} data rows; at least 2 are needed")
         config = JobConfig.model_validate({"schema": schema, "sheet": sheet})
-        effective = resolve_schema(frame, fmt, config)
+        inferred = infer_table_schema(frame, fmt, config)
+        effective = merge_schema(inferred, schema)
         folder = svc.artifacts.dataset_dir(dataset_id, create=True)
         spooled.replace(folder / f"input{suffix}")
+        # the parsed table and its inferred schema, so that jobs need not parse it again
+        write_parsed_table(frame, folder / PARSED_TABLE)
         meta = {
             "input_name": f"input{suffix}",
             "sheet": sheet,
             "overrides": None if schema is None else schema.model_dump(exclude_unset=True),
             "format": fmt.model_dump(mode="json"),
+            "inferred": inferred.model_dump(mode="json", exclude_none=True),
+            "inferred_with": inference_options(config),
         }
         (folder / UPLOAD_META).write_text(json.dumps(meta))
         record = DatasetRecord(
@@ -295,7 +309,9 @@ def submit_job(
         dataset_id=dataset.id,
         callback_url=request.callback_url,
     )
-    return svc.store.add_job(record, idempotency)
+    job, created = svc.store.add_job(record, idempotency)
+    notify_runners(svc.settings.data_dir)
+    return job, created
 
 
 def submit_samples(
@@ -329,7 +345,9 @@ def submit_samples(
         parent_job_id=parent.id,
         callback_url=request.callback_url,
     )
-    return svc.store.add_job(record, idempotency)
+    job, created = svc.store.add_job(record, idempotency)
+    notify_runners(svc.settings.data_dir)
+    return job, created
 
 
 def get_job(svc: Services, owner: str, job_id: str) -> JobRecord:

@@ -250,6 +250,9 @@ class SqlJobStore:
         """Atomically take the oldest queued job: state running, lease to ``runner_id``."""
         t = tables.jobs
         now = time.time()
+        with self._tx(write=False) as conn:  # cheap check first: no write lock when idle
+            if conn.execute(select(t.c.id).where(t.c.state == "queued").limit(1)).first() is None:
+                return None
         with self._tx() as conn:
             for _ in range(5):  # another runner may win the race for the first candidate
                 job_id = conn.execute(

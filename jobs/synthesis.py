@@ -169,11 +169,22 @@ def load_input(
     return read_table(path, settings.limits, sheet=config.sheet)
 
 
-def resolve_schema(frame: pd.DataFrame, fmt: TableFormat, config: JobConfig) -> DatasetSchema:
-    """Inferred schema with the user's overrides applied."""
-    inferred = infer_schema(
+def infer_table_schema(frame: pd.DataFrame, fmt: TableFormat, config: JobConfig) -> DatasetSchema:
+    """The inferred schema alone (before the user's overrides)."""
+    return infer_schema(
         frame, set(config.cleaning.missing_markers), fmt.decimal, config.cleaning.trim_whitespace
     )
+
+
+def resolve_schema(
+    frame: pd.DataFrame,
+    fmt: TableFormat,
+    config: JobConfig,
+    inferred: DatasetSchema | None = None,
+) -> DatasetSchema:
+    """Inferred schema (or the one inferred earlier for this table) with the overrides applied."""
+    if inferred is None:
+        inferred = infer_table_schema(frame, fmt, config)
     return merge_schema(inferred, config.dataset_schema)
 
 
@@ -193,8 +204,13 @@ def fit_frame(
     settings: Settings,
     progress: ProgressCallback = ignore_progress,
     timings: Timings | None = None,
+    inferred: DatasetSchema | None = None,
 ) -> FittedModel:
-    """Preprocess and fit on a DataFrame of strings already read."""
+    """Preprocess and fit on a DataFrame of strings already read.
+
+    ``inferred`` is the schema inferred earlier for this same table with the same cleaning
+    options (the service infers it once, at upload); None infers it now.
+    """
     timings = timings or Timings()
     if len(frame) < 2:
         raise PreprocessingError(f"the table has {len(frame)} data row; at least 2 rows are needed")
@@ -206,7 +222,7 @@ def fit_frame(
     )
     with timings.stage("preprocessing"):
         progress(Progress("preprocessing", 0.0, "inferring column kinds"))
-        schema = resolve_schema(frame, fmt, config)
+        schema = resolve_schema(frame, fmt, config, inferred)
         configured = set(config.dataset_schema.columns) if config.dataset_schema else set()
         pipeline = Pipeline(
             schema, config.cleaning, fmt, settings.limits.max_categories, configured

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -17,24 +18,30 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from config.job import JobConfig, OutputOptions
-from config.schema import ColumnKind
+from config.schema import ColumnKind, DatasetSchema
 from config.settings import Settings
 from jobs.artifacts import ArtifactStore
 from jobs.errors import NotFoundError
 from jobs.models import JobKind, JobRecord, JobState
 from jobs.problems import problem_for
 from jobs.store import SqlJobStore
-from jobs.synthesis import FittedModel, Timings, fit_model
+from jobs.synthesis import FittedModel, Timings, fit_frame, fit_model
+from jobs.wakeup import notify_runners
 from preprocessing.formats import TableFormat
 from preprocessing.writers import TableWriter, resolve_format
+from synthesizers.base import validate_params
 from synthesizers.progress import Progress
+from synthesizers.registry import get_info
 
 log = logging.getLogger(__name__)
 
+UPLOAD_META = "upload.json"
+PARSED_TABLE = "parsed.parquet"  # the upload as strings, written once at upload
 MODEL_FILE = "model.cinnamon"
 REPORT_FILE = "preprocessing.json"
 RESULT_META = "result-meta.json"
@@ -142,17 +149,53 @@ def load_result_meta(job_dir: Path) -> dict[str, Any]:
     return meta
 
 
+def write_parsed_table(frame: pd.DataFrame, path: Path) -> None:
+    """Keep a table already read (all strings) so that jobs can skip parsing it again."""
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def inference_options(config: JobConfig) -> dict[str, Any]:
+    """The cleaning options that type inference depends on."""
+    return {
+        "missing_markers": sorted(config.cleaning.missing_markers),
+        "trim_whitespace": config.cleaning.trim_whitespace,
+    }
+
+
+def _fit_from_upload(
+    job: JobRecord,
+    config: JobConfig,
+    settings: Settings,
+    artifacts: ArtifactStore,
+    progress: StoreProgress,
+    t: Timings,
+) -> FittedModel:
+    assert job.dataset_id is not None
+    folder = artifacts.dataset_dir(job.dataset_id)
+    meta = json.loads((folder / UPLOAD_META).read_text(encoding="utf-8"))
+    parsed = folder / PARSED_TABLE
+    if not parsed.is_file():  # an upload from before the parsed copy existed
+        return fit_model(folder / meta["input_name"], config, settings, progress, t)
+    validate_params(get_info(config.synthesizer.name).params_model, config.synthesizer.params)
+    with t.stage("reading"):
+        frame = pq.read_table(parsed).to_pandas()
+    inferred = None
+    if meta.get("inferred_with") == inference_options(config):
+        inferred = DatasetSchema.model_validate(meta["inferred"])
+    fmt = TableFormat.model_validate(meta["format"])
+    return fit_frame(frame, fmt, config, settings, progress, t, inferred)
+
+
 def _run_fit(
     job: JobRecord, settings: Settings, store: SqlJobStore, artifacts: ArtifactStore, t: Timings
 ) -> tuple[str, int]:
     config = JobConfig.model_validate(job.config["job"])
     assert job.dataset_id is not None
-    source = artifacts.dataset_dir(job.dataset_id) / job.config["input_name"]
-    if not source.is_file():
+    if not (artifacts.dataset_dir(job.dataset_id) / UPLOAD_META).is_file():
         raise NotFoundError("the job's dataset was deleted")
     job_dir = artifacts.job_dir(job.id, create=True)
     progress = StoreProgress(store, job.id, FIT_PLAN)
-    model = fit_model(source, config, settings, progress, t)
+    model = _fit_from_upload(job, config, settings, artifacts, progress, t)
     with t.stage("saving"):
         with artifacts.atomic(job_dir / MODEL_FILE) as tmp:
             model.save(tmp)
@@ -215,6 +258,7 @@ def run_job(job_id: str, settings: Settings) -> None:
         result_rows=rows,
         timings=timings.stages,
     )
+    notify_runners(settings.data_dir)  # a slot is free: the runner need not wait for its poll
 
 
 def _die_with_parent() -> None:
@@ -244,9 +288,12 @@ def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> No
     libraries the fork server preloaded, so that the setting means the job's own memory.
     """
     _die_with_parent()
+    settings = Settings.model_validate(settings_json)
+    if settings.job_nice:
+        os.nice(settings.job_nice)  # training yields the CPU to the web workers
     if memory_mb:
         import resource
 
         limit = _address_space_bytes() + memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    run_job(job_id, Settings.model_validate(settings_json))
+    run_job(job_id, settings)

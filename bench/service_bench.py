@@ -1,0 +1,166 @@
+"""The service's overhead over the library call, and status-polling latency under load.
+
+One run, same machine, same dataset and synthesizer:
+
+1. **Overhead**: ``jobs.synthesis.synthesize`` called in-process (read, fit, sample, write
+   CSV) versus the same through the HTTP API of a real Gunicorn with its runner (upload,
+   submit, poll with ETag every 0.1 s, download the CSV). Repeated ``--repeats`` times each;
+   medians and the ratio are printed.
+2. **Polling**: while a CTGAN job trains, ``--pollers`` threads poll ``GET /jobs/{id}``
+   (no ETag, full body) for ``--poll-seconds``; p50/p95/p99/max latency are printed.
+
+    .venv/bin/python bench/service_bench.py --dataset ../shared/datasets/adult.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.server import Server, call, multipart, request  # noqa: E402
+
+
+def _library(dataset: Path, out: Path, synthesizer: str) -> float:
+    from config.job import JobConfig, SynthesizerSpec
+    from config.settings import Settings
+    from jobs.synthesis import synthesize
+
+    config = JobConfig(synthesizer=SynthesizerSpec(name=synthesizer))
+    start = time.perf_counter()
+    synthesize(dataset, out, config, Settings(data_dir=out.parent), keep_frame=False)
+    return time.perf_counter() - start
+
+
+def _service(url: str, dataset: Path, out: Path, synthesizer: str) -> dict[str, float]:
+    start = time.perf_counter()
+    body, ctype = multipart({"file": (dataset.name, dataset.read_bytes())})
+    status, _, raw = request("POST", url + "/api/v1/datasets", body, {"Content-Type": ctype})
+    assert status == 201, raw[:300]
+    dataset_id = json.loads(raw)["id"]
+    uploaded = time.perf_counter()
+    status, job = call(
+        "POST",
+        url + "/api/v1/jobs",
+        {"dataset_id": dataset_id, "synthesizer": {"name": synthesizer}},
+    )
+    assert status == 202, job
+    etag = None
+    while True:
+        code, headers, raw = request(
+            "GET", f"{url}/api/v1/jobs/{job['id']}", None, {"If-None-Match": etag} if etag else {}
+        )
+        if code == 200:
+            job, etag = json.loads(raw), headers.get("ETag")
+            if job["state"] in ("succeeded", "failed", "cancelled"):
+                break
+        time.sleep(0.1)
+    assert job["state"] == "succeeded", job
+    finished = time.perf_counter()
+    status, _, data = request("GET", f"{url}/api/v1/jobs/{job['id']}/result")
+    out.write_bytes(data)
+    end = time.perf_counter()
+    return {
+        "total": end - start,
+        "upload": uploaded - start,
+        "job": finished - uploaded,
+        "download": end - finished,
+        "job_stages": sum(job["timings"].values()),
+    }
+
+
+def _polling(url: str, dataset: Path, pollers: int, seconds: float) -> list[float]:
+    body, ctype = multipart({"file": (dataset.name, dataset.read_bytes())})
+    dataset_id = json.loads(
+        request("POST", url + "/api/v1/datasets", body, {"Content-Type": ctype})[2]
+    )["id"]
+    status, job = call(
+        "POST",
+        url + "/api/v1/jobs",
+        {"dataset_id": dataset_id, "synthesizer": {"name": "ctgan", "params": {"epochs": 300}}},
+    )
+    assert status == 202, job
+    while call("GET", f"{url}/api/v1/jobs/{job['id']}")[1]["progress"]["stage"] != "fitting":
+        time.sleep(0.2)
+    latencies: list[float] = []
+    errors: list[int] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def poll() -> None:
+        mine = []
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            code = request("GET", f"{url}/api/v1/jobs/{job['id']}")[0]
+            mine.append(time.perf_counter() - t0)
+            if code != 200:
+                errors.append(code)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=poll) for _ in range(pollers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    state = call("GET", f"{url}/api/v1/jobs/{job['id']}")[1]
+    call("POST", f"{url}/api/v1/jobs/{job['id']}/cancel")
+    assert state["state"] == "running", "the job must still train while we poll"
+    assert not errors, errors
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", type=Path, default=ROOT.parent / "shared/datasets/adult.csv")
+    parser.add_argument("--synthesizer", default="gaussian_copula")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pollers", type=int, default=16)
+    parser.add_argument("--poll-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        _library(args.dataset, work / "warmup.csv", args.synthesizer)  # imports, caches
+        server = Server(work / "data").start()
+        try:
+            _service(server.url, args.dataset, work / "warm.csv", args.synthesizer)  # fork server
+            lib, svc = [], []
+            for i in range(args.repeats):
+                lib.append(_library(args.dataset, work / f"lib{i}.csv", args.synthesizer))
+                svc.append(
+                    _service(server.url, args.dataset, work / f"svc{i}.csv", args.synthesizer)
+                )
+            latencies = _polling(server.url, args.dataset, args.pollers, args.poll_seconds)
+        finally:
+            server.stop()
+    lib_s = statistics.median(lib)
+    svc_s = statistics.median(s["total"] for s in svc)
+    print(f"dataset {args.dataset.name}, synthesizer {args.synthesizer}, {args.repeats} runs each")
+    print("| path | median s | runs (s) |")
+    print("|---|---|---|")
+    print(f"| library call `synthesize()` | {lib_s:.2f} | {', '.join(f'{x:.2f}' for x in lib)} |")
+    runs = ", ".join(f"{s['total']:.2f}" for s in svc)
+    print(f"| HTTP: upload + job + poll + download | {svc_s:.2f} | {runs} |")
+    for part in ("upload", "job", "download", "job_stages"):
+        print(f"|   {part} | {statistics.median(s[part] for s in svc):.2f} | |")
+    print(
+        f"service overhead: {svc_s - lib_s:+.2f} s = {(svc_s / lib_s - 1) * 100:+.1f} % of the job"
+    )
+    q = statistics.quantiles(sorted(latencies), n=100)
+    print(
+        f"polling with {args.pollers} clients for {args.poll_seconds:.0f} s while CTGAN trains: "
+        f"{len(latencies)} requests, p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, "
+        f"p99 {q[98] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
