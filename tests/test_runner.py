@@ -15,6 +15,7 @@ import pytest
 from config.requests import JobRequest
 from config.settings import Settings
 from jobs import service
+from jobs.errors import NotFoundError
 from jobs.models import JobRecord, JobState
 from jobs.runner import LocalRunner
 from tests.conftest import SAMPLES
@@ -148,3 +149,27 @@ def test_callback_is_retried_until_delivered(tmp_path: Path, run_runner: Any) ->
     finally:
         receiver.shutdown()
         receiver.server_close()
+
+
+def test_retention_removes_old_jobs_and_datasets_with_their_files(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, retention_hours=0.0001)  # 0.36 s
+    svc = service.open_services(settings)
+    job = _submit(svc, num_rows=10)
+    runner = LocalRunner(settings)
+    deadline = time.monotonic() + 60
+    while not service.get_job(svc, "", job.id).state.finished and time.monotonic() < deadline:
+        runner.tick()
+        time.sleep(0.1)
+    assert service.get_job(svc, "", job.id).state == JobState.SUCCEEDED
+    assert svc.artifacts.job_dir(job.id).is_dir()
+    time.sleep(0.5)
+    runner._last_cleanup = 0.0
+    runner.tick()
+    with pytest.raises(NotFoundError):
+        service.get_job(svc, "", job.id)
+    assert job.dataset_id is not None
+    with pytest.raises(NotFoundError):
+        service.get_dataset(svc, "", job.dataset_id)
+    assert not svc.artifacts.job_dir(job.id).exists()
+    assert not svc.artifacts.dataset_dir(job.dataset_id).exists()
+    runner.shutdown()

@@ -83,3 +83,37 @@ def test_unknown_path_is_problem_json(base_url: str) -> None:
     status, content_type, body = _get(base_url + "/api/v1/nothing-here")
     assert status == 404 and content_type == "application/problem+json"
     assert body["status"] == 404 and body["title"] == "Not Found"
+
+
+def test_cinnamon_synth_serve_starts_api_and_runner(tmp_path: Path) -> None:
+    """The README's run command: ``cinnamon-synth serve`` on the embedded defaults."""
+    port = _free_port()
+    env = {**os.environ, "CINNAMON_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CINNAMON_BIND", None)
+    cli = Path(sys.executable).with_name("cinnamon-synth")
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        ready: tuple[int, str, dict[str, object]] | None = None
+        for _ in range(150):
+            try:
+                ready = _get(f"http://127.0.0.1:{port}/api/v1/ready")
+                if ready[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.2)
+        assert ready is not None and ready[0] == 200, ready
+        assert ready[2] == {
+            "ready": True,
+            "checks": {"store": True, "storage": True, "runner": True},
+        }
+        assert (tmp_path / "data" / "jobs.sqlite3").is_file()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
