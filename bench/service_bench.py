@@ -7,7 +7,8 @@ One run, same machine, same dataset and synthesizer:
    submit, poll with ETag every 0.1 s, download the CSV). Repeated ``--repeats`` times each;
    medians and the ratio are printed.
 2. **Polling**: while a CTGAN job trains, ``--pollers`` threads poll ``GET /jobs/{id}``
-   (no ETag, full body) for ``--poll-seconds``; p50/p95/p99/max latency are printed.
+   (no ETag, full body) for ``--poll-seconds``, back to back and then with a pause between
+   requests; p50/p95/p99/max latency are printed for each pace.
 
     .venv/bin/python bench/service_bench.py --dataset ../shared/datasets/adult.csv
 """
@@ -77,7 +78,9 @@ def _service(url: str, dataset: Path, out: Path, synthesizer: str) -> dict[str, 
     }
 
 
-def _polling(url: str, dataset: Path, pollers: int, seconds: float) -> list[float]:
+def _polling(
+    url: str, dataset: Path, pollers: int, seconds: float, intervals: list[float]
+) -> dict[float, list[float]]:
     body, ctype = multipart({"file": (dataset.name, dataset.read_bytes())})
     dataset_id = json.loads(
         request("POST", url + "/api/v1/datasets", body, {"Content-Type": ctype})[2]
@@ -90,32 +93,38 @@ def _polling(url: str, dataset: Path, pollers: int, seconds: float) -> list[floa
     assert status == 202, job
     while call("GET", f"{url}/api/v1/jobs/{job['id']}")[1]["progress"]["stage"] != "fitting":
         time.sleep(0.2)
-    latencies: list[float] = []
+    results: dict[float, list[float]] = {}
     errors: list[int] = []
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    for interval in intervals:
+        latencies: list[float] = []
+        stop = time.monotonic() + seconds
 
-    def poll() -> None:
-        mine = []
-        while time.monotonic() < stop:
-            t0 = time.perf_counter()
-            code = request("GET", f"{url}/api/v1/jobs/{job['id']}")[0]
-            mine.append(time.perf_counter() - t0)
-            if code != 200:
-                errors.append(code)
-        with lock:
-            latencies.extend(mine)
+        def poll(
+            pause: float = interval, into: list[float] = latencies, until: float = stop
+        ) -> None:
+            mine = []
+            while time.monotonic() < until:
+                t0 = time.perf_counter()
+                code = request("GET", f"{url}/api/v1/jobs/{job['id']}")[0]
+                mine.append(time.perf_counter() - t0)
+                if code != 200:
+                    errors.append(code)
+                time.sleep(pause)
+            with lock:
+                into.extend(mine)
 
-    threads = [threading.Thread(target=poll) for _ in range(pollers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        threads = [threading.Thread(target=poll) for _ in range(pollers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        results[interval] = latencies
     state = call("GET", f"{url}/api/v1/jobs/{job['id']}")[1]
     call("POST", f"{url}/api/v1/jobs/{job['id']}/cancel")
     assert state["state"] == "running", "the job must still train while we poll"
     assert not errors, errors
-    return latencies
+    return results
 
 
 def main() -> None:
@@ -125,6 +134,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pollers", type=int, default=16)
     parser.add_argument("--poll-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--poll-intervals",
+        default="0,0.1",
+        help="seconds each poller waits between requests; 0 = back to back",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -138,7 +152,8 @@ def main() -> None:
                 svc.append(
                     _service(server.url, args.dataset, work / f"svc{i}.csv", args.synthesizer)
                 )
-            latencies = _polling(server.url, args.dataset, args.pollers, args.poll_seconds)
+            intervals = [float(x) for x in args.poll_intervals.split(",")]
+            polled = _polling(server.url, args.dataset, args.pollers, args.poll_seconds, intervals)
         finally:
             server.stop()
     lib_s = statistics.median(lib)
@@ -154,12 +169,15 @@ def main() -> None:
     print(
         f"service overhead: {svc_s - lib_s:+.2f} s = {(svc_s / lib_s - 1) * 100:+.1f} % of the job"
     )
-    q = statistics.quantiles(sorted(latencies), n=100)
-    print(
-        f"polling with {args.pollers} clients for {args.poll_seconds:.0f} s while CTGAN trains: "
-        f"{len(latencies)} requests, p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, "
-        f"p99 {q[98] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
-    )
+    for interval, latencies in polled.items():
+        q = statistics.quantiles(sorted(latencies), n=100)
+        pace = "back to back" if interval == 0 else f"every {interval:g} s"
+        print(
+            f"polling, {args.pollers} clients {pace}, {args.poll_seconds:.0f} s while CTGAN "
+            f"trains: {len(latencies)} requests, p50 {q[49] * 1000:.1f} ms, "
+            f"p95 {q[94] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, "
+            f"max {max(latencies) * 1000:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -252,7 +252,22 @@ def test_sigterm_requeues_running_job_and_restart_finishes_it(tmp_path: Path) ->
             srv.url, {"dataset_id": dataset, "synthesizer": {"name": "ctgan", "params": params}}
         )
         _worker_pid(srv.data_dir, job_id)
-        srv.stop()  # SIGTERM: graceful
+        # an upload in flight when SIGTERM arrives is drained, not cut off
+        body, ctype = multipart({"file": ("credit.csv", CREDIT.read_bytes())})
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        conn.putrequest("POST", "/api/v1/datasets")
+        conn.putheader("Content-Type", ctype)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        conn.send(body[: len(body) // 2])
+        time.sleep(0.3)
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        conn.send(body[len(body) // 2 :])
+        assert conn.getresponse().status == 201
+        conn.close()
+        srv.stop()  # waits for the SIGTERM'd server to finish
         with sqlite3.connect(srv.data_dir / "jobs.sqlite3") as db:
             assert db.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone() == (
                 "queued",
