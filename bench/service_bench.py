@@ -6,7 +6,7 @@ One run, same machine, same dataset and synthesizer:
    CSV) versus the same through the HTTP API of a real Gunicorn with its runner (upload,
    submit, poll with ETag every 0.1 s, download the CSV). Repeated ``--repeats`` times each;
    medians and the ratio are printed.
-2. **Polling**: while a CTGAN job trains, ``--pollers`` threads poll ``GET /jobs/{id}``
+2. **Polling**: while a CTGAN job trains, ``--pollers`` client processes poll ``GET /jobs/{id}``
    (no ETag, full body) for ``--poll-seconds``, back to back and then with a pause between
    requests; p50/p95/p99/max latency are printed for each pace.
 
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,37 +95,31 @@ def _polling(
     while call("GET", f"{url}/api/v1/jobs/{job['id']}")[1]["progress"]["stage"] != "fitting":
         time.sleep(0.2)
     results: dict[float, list[float]] = {}
-    errors: list[int] = []
-    lock = threading.Lock()
-    for interval in intervals:
-        latencies: list[float] = []
-        stop = time.monotonic() + seconds
-
-        def poll(
-            pause: float = interval, into: list[float] = latencies, until: float = stop
-        ) -> None:
-            mine = []
-            while time.monotonic() < until:
-                t0 = time.perf_counter()
-                code = request("GET", f"{url}/api/v1/jobs/{job['id']}")[0]
-                mine.append(time.perf_counter() - t0)
-                if code != 200:
-                    errors.append(code)
-                time.sleep(pause)
-            with lock:
-                into.extend(mine)
-
-        threads = [threading.Thread(target=poll) for _ in range(pollers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        results[interval] = latencies
+    # one process per poller, like separate clients (threads would share one GIL)
+    with ProcessPoolExecutor(pollers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_poll_worker, [(url, job["id"], 0.0, 0.0)] * pollers))  # warm up
+        for interval in intervals:
+            until = time.time() + seconds
+            parts = pool.map(_poll_worker, [(url, job["id"], until, interval)] * pollers)
+            results[interval] = [x for part in parts for x in part]
     state = call("GET", f"{url}/api/v1/jobs/{job['id']}")[1]
     call("POST", f"{url}/api/v1/jobs/{job['id']}/cancel")
     assert state["state"] == "running", "the job must still train while we poll"
-    assert not errors, errors
     return results
+
+
+def _poll_worker(args: tuple[str, str, float, float]) -> list[float]:
+    """One client: GET the job until ``until`` (wall clock), pausing between requests."""
+    url, job_id, until, pause = args
+    latencies = []
+    while time.time() < until:
+        start = time.perf_counter()
+        code = request("GET", f"{url}/api/v1/jobs/{job_id}")[0]
+        latencies.append(time.perf_counter() - start)
+        if code != 200:
+            raise RuntimeError(f"status {code}")
+        time.sleep(pause)
+    return latencies
 
 
 def main() -> None:
