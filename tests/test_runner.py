@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -173,3 +177,27 @@ def test_retention_removes_old_jobs_and_datasets_with_their_files(tmp_path: Path
     assert not svc.artifacts.job_dir(job.id).exists()
     assert not svc.artifacts.dataset_dir(job.dataset_id).exists()
     runner.shutdown()
+
+
+def test_cinnamon_synth_worker_runs_jobs_until_sigterm(tmp_path: Path) -> None:
+    """``cinnamon-synth worker``: a runner alone, e.g. beside servers with CINNAMON_RUNNER=none."""
+    settings = _settings(tmp_path)
+    svc = service.open_services(settings)
+    job = _submit(svc, num_rows=25)
+    env = {
+        **os.environ,
+        "CINNAMON_DATA_DIR": str(settings.data_dir),
+        "CINNAMON_SECRET_KEY": "test-secret-key",
+        "CINNAMON_RUNNER_POLL_S": "0.1",
+    }
+    cli = Path(sys.executable).with_name("cinnamon-synth")
+    proc = subprocess.Popen(
+        [str(cli), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        done = _wait(svc, job.id)
+        assert done.state == JobState.SUCCEEDED and done.result_rows == 25
+        assert service.readiness(svc)["runner"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
