@@ -43,7 +43,9 @@ class Settings(BaseSettings):
         description="key for the HMAC that guards model files written by the service",
     )
     sample_batch_rows: int = Field(50_000, ge=100, description="rows generated per batch")
-    threads: int = Field(0, ge=0, description="torch/BLAS threads per job; 0 = all cores")
+    threads: int = Field(
+        0, ge=0, description="torch/BLAS threads per job; 0 = the cores shared by running jobs"
+    )
     limits: Limits = Field(default_factory=Limits)
 
     # job store, runner and jobs
@@ -99,10 +101,3 @@ class Settings(BaseSettings):
     def concurrent_jobs(self) -> int:
         """Jobs run at once by one runner."""
         return self.max_concurrent_jobs or os.cpu_count() or 1
-
-    @property
-    def threads_per_job(self) -> int:
-        """torch/BLAS threads given to each job process."""
-        if self.threads:
-            return self.threads
-        return max(1, (os.cpu_count() or 1) // self.concurrent_jobs)

@@ -127,9 +127,11 @@ class LocalRunner:
     def _start(self, job_id: str) -> None:
         from jobs.worker import child_main
 
+        settings = self.settings.model_dump(mode="json")
+        settings["threads"] = self.threads_for_next_job()
         process = self._ctx.Process(
             target=child_main,
-            args=(job_id, self.settings.model_dump(mode="json"), self.settings.job_memory_mb),
+            args=(job_id, settings, self.settings.job_memory_mb),
             name=f"job-{job_id}",
             daemon=False,
         )
@@ -137,6 +139,16 @@ class LocalRunner:
         self.children[job_id] = _Child(process, time.monotonic())
         self.store.update_job(job_id, worker_pid=process.pid)
         log.info("job %s started in process %s", job_id, process.pid)
+
+    def threads_for_next_job(self) -> int:
+        """torch/BLAS threads for a job starting now: the cores shared by the running jobs.
+
+        A job that starts on an idle machine gets every core; with N jobs running each
+        started with cores / N (a job's thread count cannot change once it runs).
+        """
+        if self.settings.threads:
+            return self.settings.threads
+        return max(1, (os.cpu_count() or 1) // (len(self.children) + 1))
 
     def _reap(self) -> None:
         for job_id, child in list(self.children.items()):

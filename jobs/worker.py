@@ -291,6 +291,10 @@ def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> No
     settings = Settings.model_validate(settings_json)
     if settings.job_nice:
         os.nice(settings.job_nice)  # training yields the CPU to the web workers
+    if settings.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(settings.threads)  # BLAS/OpenMP pools; torch is set by the model
     if memory_mb:
         import resource
 

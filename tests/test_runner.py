@@ -201,3 +201,12 @@ def test_cinnamon_synth_worker_runs_jobs_until_sigterm(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+
+
+def test_threads_shared_by_running_jobs(tmp_path: Path) -> None:
+    runner = LocalRunner(_settings(tmp_path))
+    cores = os.cpu_count() or 1
+    assert runner.threads_for_next_job() == cores
+    runner.children["x" * 32] = None  # type: ignore[assignment]
+    assert runner.threads_for_next_job() == max(1, cores // 2)
+    assert LocalRunner(_settings(tmp_path, threads=3)).threads_for_next_job() == 3
