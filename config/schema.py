@@ -42,6 +42,7 @@ _FIELD_KINDS: dict[str, frozenset[ColumnKind]] = {
     "epoch_unit": TEMPORAL_KINDS,
     "categories": DISCRETE_KINDS,
     "unify_variants": DISCRETE_KINDS,
+    "pattern": frozenset({ColumnKind.CATEGORICAL, ColumnKind.ID, ColumnKind.TEXT}),
 }
 
 
@@ -69,6 +70,11 @@ class ColumnSpec(BaseModel):
         None, description="merge levels differing only in case or spacing into the commonest"
     )
     exclude: bool | None = Field(None, description="drop this column from model and output")
+    pattern: str | None = Field(
+        None,
+        max_length=10_000,
+        description="regular expression every value must match (carried, not yet enforced)",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -81,6 +87,17 @@ class ColumnSpec(BaseModel):
             raise ValueError(
                 "unknown time zone; use an IANA name or an offset like +01:00"
             ) from exc
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _compilable_pattern(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError("pattern is not a valid regular expression") from exc
         return value
 
     @field_validator("formats")
