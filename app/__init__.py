@@ -10,6 +10,7 @@ from config.settings import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app: settings, services, blueprints, errors; nothing happens at import time."""
     from app.auth import install_auth
+    from app.cinnamon import cinnamon_blueprint
     from app.datasets import datasets_blueprint
     from app.errors import register_error_handlers
     from app.health import health_blueprint
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(openapi_blueprint)
+    app.register_blueprint(cinnamon_blueprint)  # the platform's own paths, at the root
     install_auth(app, settings.api_keys)
     if settings.cors_origins:
         _install_cors(app, settings.cors_origins)

@@ -9,7 +9,7 @@ from flask import Flask, Response, g, request
 
 from app.errors import problem
 
-OPEN_PATHS = frozenset({"/api/v1/health", "/api/v1/ready"})
+OPEN_PATHS = frozenset({"/api/v1/health", "/api/v1/ready", "/actuator/health"})
 
 
 def owner_of(key: str) -> str:

@@ -7,6 +7,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,17 +50,58 @@ def notification(job: JobRecord) -> dict[str, Any]:
     return {"id": job.id, "state": job.state.value, "error": job.error, "links": links}
 
 
+def multipart_body(
+    fields: dict[str, str], files: dict[str, tuple[str, str, bytes]]
+) -> tuple[bytes, str]:
+    """Encode form fields and files (part -> (file name, content type, bytes))."""
+    boundary = f"cinnamon-{uuid.uuid4().hex}"
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        parts.append(head.encode() + value.encode() + b"\r\n")
+    for name, (filename, ctype, content) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def cinnamon_callback(job: JobRecord, settings: Settings) -> tuple[bytes, str]:
+    """The Cinnamon platform's callback: ``synthetic_data`` CSV, or ``error_message``.
+
+    Only the synthetic table goes out (never a model file).
+    """
+    key = (job.config.get("protocol") or {}).get("session_key", "")
+    if job.state.value == "succeeded":
+        from jobs.artifacts import ArtifactStore
+
+        path = ArtifactStore(settings.data_dir).job_dir(job.id) / (job.result_file or "")
+        files = {"synthetic_data": ("synthetic_data.csv", "text/csv", path.read_bytes())}
+        return multipart_body({"session_key": key}, files)
+    error = job.error or {}
+    message = str(error.get("detail") or f"the synthetization was {job.state.value}")
+    status = str(error.get("status", 500 if job.state.value == "failed" else 499))
+    files = {"error_message": ("error_message.txt", "text/plain", message.encode())}
+    return multipart_body({"session_key": key, "status_code": status}, files)
+
+
 def send_callback(store: Any, settings: Settings, job: JobRecord) -> bool:
     """POST the notification with retries and exponential backoff; record the outcome."""
     assert job.callback_url is not None
-    body = json.dumps(notification(job)).encode()
+    if (job.config.get("protocol") or {}).get("name") == "cinnamon":
+        body, ctype = cinnamon_callback(job, settings)
+    else:
+        body, ctype = json.dumps(notification(job)).encode(), "application/json"
     delay = 1.0
     for attempt in range(1, settings.callback_attempts + 1):
         request = urllib.request.Request(
             job.callback_url,
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "cinnamon-synth"},
+            headers={"Content-Type": ctype, "User-Agent": "cinnamon-synth"},
         )
         try:
             with _OPENER.open(request, timeout=settings.callback_timeout_s) as resp:

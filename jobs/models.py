@@ -98,3 +98,4 @@ class JobRecord:
     cancel_requested: bool = False
     result_file: str | None = None
     result_rows: int | None = None
+    callback_state: str | None = None

@@ -263,8 +263,13 @@ def submit_job(
     owner: str,
     request: JobRequest,
     idempotency: tuple[str, str] | None = None,
+    protocol: dict[str, Any] | None = None,
 ) -> tuple[JobRecord, bool]:
-    """Validate everything a job needs, then queue it; returns the job and whether it is new."""
+    """Validate everything a job needs, then queue it; returns the job and whether it is new.
+
+    ``protocol`` marks a job started through another protocol (the Cinnamon platform's), which
+    changes how its callback is sent.
+    """
     from synthesizers.base import validate_params
     from synthesizers.registry import get_info
 
@@ -304,6 +309,7 @@ def submit_job(
             "job": config.model_dump(mode="json", by_alias=True, exclude_none=True),
             "input_name": meta["input_name"],
             "dataset_rows": dataset.rows,
+            **({"protocol": protocol} if protocol else {}),
         },
         created_at=now,
         dataset_id=dataset.id,

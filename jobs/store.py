@@ -43,6 +43,14 @@ class JobStore(Protocol):
     def add_job(
         self, record: JobRecord, idempotency: tuple[str, str] | None = None
     ) -> tuple[JobRecord, bool]: ...
+    def job_for_idempotency_key(self, owner: str, key: str) -> str | None:
+        """The id of the job a key was bound to, if any."""
+        k = tables.idempotency_keys
+        with self._tx(write=False) as conn:
+            return conn.execute(
+                select(k.c.job_id).where(k.c.owner == owner, k.c.key == key)
+            ).scalar()
+
     def get_job(self, job_id: str, owner: str | None = None) -> JobRecord: ...
     def claim_next(self, runner_id: str, lease_s: float) -> JobRecord | None: ...
     def update_job(self, job_id: str, **values: Any) -> bool: ...
@@ -211,6 +219,14 @@ class SqlJobStore:
             conn.execute(insert(tables.jobs).values(**values))
             row = conn.execute(select(tables.jobs).where(tables.jobs.c.id == record.id)).one()
         return _job(row), True
+
+    def job_for_idempotency_key(self, owner: str, key: str) -> str | None:
+        """The id of the job a key was bound to, if any."""
+        k = tables.idempotency_keys
+        with self._tx(write=False) as conn:
+            return conn.execute(
+                select(k.c.job_id).where(k.c.owner == owner, k.c.key == key)
+            ).scalar()
 
     def get_job(self, job_id: str, owner: str | None = None) -> JobRecord:
         """One job; ``NotFoundError`` if missing or owned by another key."""

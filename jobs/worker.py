@@ -54,7 +54,12 @@ SAMPLE_PLAN = {"loading": (0.0, 0.05), "sampling": (0.05, 1.0)}
 
 
 class StoreProgress:
-    """A progress callback that writes to the job row, at most every ``interval`` seconds."""
+    """A progress callback that writes to the job row, at most every ``interval`` seconds.
+
+    It also keeps the seconds spent so far per stage in the row's ``timings`` (the final
+    timings replace them when the job ends), so that status readers see stage durations
+    while the job runs.
+    """
 
     def __init__(
         self, store: SqlJobStore, job_id: str, plan: dict[str, tuple[float, float]]
@@ -63,15 +68,28 @@ class StoreProgress:
         self.interval = 0.5
         self._last = 0.0
         self._last_key: tuple[str, int | None] = ("", None)
+        self._stage_start: dict[str, float] = {}
+        self._spent: dict[str, float] = {}
+        self._current: str | None = None
+
+    def _running_timings(self, stage: str, now: float) -> dict[str, float]:
+        if stage != self._current:
+            if self._current is not None:
+                self._spent[self._current] = now - self._stage_start[self._current]
+            self._stage_start.setdefault(stage, now)
+            self._current = stage
+        return {**self._spent, stage: round(now - self._stage_start[stage], 3)}
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
+        timings = self._running_timings(p.stage, now)
         key = (p.stage, p.epoch)
         if key == self._last_key and now - self._last < self.interval and p.fraction < 1.0:
             return
         lo, hi = self.plan.get(p.stage, (0.0, 1.0))
         self.store.update_job(
             self.job_id,
+            timings=timings,
             stage=p.stage,
             fraction=round(lo + (hi - lo) * min(max(p.fraction, 0.0), 1.0), 4),
             message=p.message[:200],

@@ -271,3 +271,12 @@ def test_kind_override_to_unparseable_dates_is_a_clear_error() -> None:
     with pytest.raises(PreprocessingError, match="no date format") as info:
         Pipeline(schema).fit(frame)
     assert info.value.column == "x" and "apple" not in str(info.value)
+
+
+@pytest.mark.parametrize("values", [["1", "2", "3", "4"], ["", "", "", ""], ["7", "", "9", ""]])
+def test_configured_decimal_without_any_separator(values: list[str]) -> None:
+    """A column configured as decimal whose values have no decimal separator (or none at all)."""
+    frame = pd.DataFrame({"x": values, "y": ["a", "b", "a", "b"]})
+    pipe = _fit(frame, {"columns": {"x": {"kind": "decimal"}}})
+    out = _round_trip(pipe, frame)
+    assert list(out["x"].fillna("")) == values

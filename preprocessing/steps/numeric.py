@@ -87,12 +87,14 @@ class NumericStep(ColumnStep):
             self.integral_ = bool(ok.any()) and bool((np.round(x[ok]) == x[ok]).all())
             present = values[values.notna()].astype(str)
             sep = self.decimal
-            fracs = present.str.split(sep, n=1, regex=False).str[1].dropna()
+            # an empty Series (no value has a separator) has no .str accessor: keep it str
+            fracs = present.str.split(sep, n=1, regex=False).str[1].dropna().astype(str)
             fracs = fracs[~fracs.str.contains("[eE]", regex=True)]
+            longest = fracs.str.len().max() if len(fracs) else 0
             self.places_ = (
                 self.spec.decimal_places
                 if self.spec.decimal_places is not None
-                else int(fracs.str.len().max() or 0)
+                else int(longest or 0)
             )
             self.min_places_ = self.places_
             lengths = fracs.str.len()
