@@ -351,6 +351,8 @@ def _map_layers(
         return []  # left in params: reported as unknown parameters
     clash = [n for n in layers if n in params]
     if clash:
+        for name in given:
+            del params[name]
         return [FieldProblem(pointers[n], f"give either {LAYERS}/{UNITS} or {n}") for n in clash]
     default = schema["properties"][layers[0]]["default"]
     count = params.pop(LAYERS, len(default))
