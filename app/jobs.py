@@ -84,12 +84,45 @@ def list_jobs() -> dict[str, Any]:
 
 @jobs_blueprint.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response | tuple[dict[str, Any], int, dict[str, str]]:
-    """State, progress, timings, error; 304 if ``If-None-Match`` matches the ETag."""
-    job = service.get_job(services(), owner(), job_id)
+    """State, progress, timings, error; 304 if ``If-None-Match`` matches the ETag.
+
+    With ``?wait=S`` (up to ``long_poll_max_s``) and an ``If-None-Match`` naming the current
+    version, the answer waits until the job changes (long polling) instead of a 304 at once.
+    """
+    svc = services()
+    seen = _seen_version(job_id)
+    wait = _wait_seconds(svc.settings.long_poll_max_s) if seen is not None else 0.0
+    if seen is not None and wait > 0:
+        job = service.wait_for_change(svc, owner(), job_id, seen, wait)
+    else:
+        job = service.get_job(svc, owner(), job_id)
     etag = _etag(job)
     if etag in request.headers.get("If-None-Match", ""):
         return Response(status=304, headers={"ETag": etag})
     return JobOut.of(job).model_dump(mode="json"), 200, {"ETag": etag}
+
+
+def _seen_version(job_id: str) -> int | None:
+    """The job version named by ``If-None-Match`` (our own ETag format), if any."""
+    for tag in request.headers.get("If-None-Match", "").split(","):
+        name, _, version = tag.strip().strip('"').rpartition("-")
+        if name == job_id and version.isdigit():
+            return int(version)
+    return None
+
+
+def _wait_seconds(limit: float) -> float:
+    """``wait`` query parameter: seconds to hold the answer for a change, 0..limit."""
+    raw = request.args.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        wait = float(raw)
+    except ValueError:
+        wait = -1.0
+    if not 0 <= wait <= limit:
+        raise ConfigError("invalid query", [FieldProblem("/wait", f"seconds from 0 to {limit:g}")])
+    return wait
 
 
 @jobs_blueprint.post("/jobs/<job_id>/cancel")

@@ -4,7 +4,7 @@ One run, same machine, same dataset and synthesizer:
 
 1. **Overhead**: ``jobs.synthesis.synthesize`` called in-process (read, fit, sample, write
    CSV) versus the same through the HTTP API of a real Gunicorn with its runner (upload,
-   submit, poll with ETag every 0.1 s, download the CSV). Repeated ``--repeats`` times each;
+   submit, long-poll with ETag and ``?wait=``, download the CSV). Repeated ``--repeats`` times each;
    medians and the ratio are printed.
 2. **Polling**: while a CTGAN job trains, ``--pollers`` client processes poll ``GET /jobs/{id}``
    (no ETag, full body) for ``--poll-seconds``, back to back and then with a pause between
@@ -57,14 +57,17 @@ def _service(url: str, dataset: Path, out: Path, synthesizer: str) -> dict[str, 
     assert status == 202, job
     etag = None
     while True:
+        # long poll: the answer comes as soon as the job changes (no sleep between requests)
         code, headers, raw = request(
-            "GET", f"{url}/api/v1/jobs/{job['id']}", None, {"If-None-Match": etag} if etag else {}
+            "GET",
+            f"{url}/api/v1/jobs/{job['id']}?wait=10",
+            None,
+            {"If-None-Match": etag} if etag else {},
         )
         if code == 200:
             job, etag = json.loads(raw), headers.get("ETag")
             if job["state"] in ("succeeded", "failed", "cancelled"):
                 break
-        time.sleep(0.1)
     assert job["state"] == "succeeded", job
     finished = time.perf_counter()
     status, _, data = request("GET", f"{url}/api/v1/jobs/{job['id']}/result")

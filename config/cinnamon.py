@@ -9,10 +9,11 @@ names; mapping those names onto a synthesizer's own parameter model is the job o
 Mapping of the platform's column types:
 
 - ``INTEGER`` -> integer, ``DECIMAL`` -> decimal, ``BOOLEAN`` -> boolean, ``TEXT`` -> text.
-- ``STRING`` -> categorical, whatever its scale. A ``StringPatternConfiguration`` is carried
-  in ``ColumnSpec.pattern``; it does not turn the column into ``id``: the platform's patterns
-  describe code lists (``(J|N|U)``), and categorical synthesis only emits observed levels, so
-  the output keeps the format the real values have.
+- ``STRING`` -> categorical, whatever its scale. A ``StringPatternConfiguration`` becomes
+  ``ColumnSpec.pattern`` (a whole-value match run by RE2): values that do not match are
+  treated as missing and counted in the preprocessing report, so the output only ever holds
+  matching values. It does not turn the column into ``id``: the platform's patterns describe
+  code lists (``(J|N|U)``), and categorical synthesis only emits observed levels.
 - ``DATE`` -> date, ``DATE_TIME`` -> datetime, with ``formats=[pattern]`` and
   ``output_format=pattern``. A ``DATE`` whose pattern has time fields (the platform sends
   ``DateTimeFormatConfiguration`` on ``DATE`` columns too) becomes datetime so that the

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.errors import ConfigError, FieldProblem, config_error_from_validation
+from config.patterns import check_pattern
 
 _OFFSET = re.compile(r"^(Z|UTC|[+-]\d{2}:?\d{2})$")
 
@@ -73,7 +74,8 @@ class ColumnSpec(BaseModel):
     pattern: str | None = Field(
         None,
         max_length=10_000,
-        description="regular expression every value must match (carried, not yet enforced)",
+        description="regular expression every whole value must match (RE2 syntax); values that "
+        "do not match are treated as missing, generated identifiers and text follow it",
     )
 
     @field_validator("timezone")
@@ -91,13 +93,9 @@ class ColumnSpec(BaseModel):
 
     @field_validator("pattern")
     @classmethod
-    def _compilable_pattern(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError("pattern is not a valid regular expression") from exc
+    def _runnable_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_pattern(value)
         return value
 
     @field_validator("formats")

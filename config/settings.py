@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     web_workers: int = Field(2, ge=1, description="Gunicorn worker processes")
     web_threads: int = Field(4, ge=1, description="threads per Gunicorn worker")
     web_timeout_s: int = Field(120, ge=1, description="Gunicorn worker timeout")
+    long_poll_max_s: float = Field(
+        30.0, ge=0, le=110, description="longest `wait` a status request may hold (long polling)"
+    )
     api_keys: list[str] = Field(
         default_factory=list,
         description="bearer tokens (JSON list); set: every endpoint but health needs one",

@@ -12,8 +12,9 @@ import contextlib
 import hashlib
 import json
 import shutil
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,6 +41,7 @@ from jobs.worker import (
     write_parsed_table,
 )
 
+LONG_POLL_STEP_S = 0.02
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".json"}
 MEDIA_TYPES = {
     "csv": "text/csv",
@@ -57,6 +59,10 @@ class Services:
     settings: Settings
     store: SqlJobStore
     artifacts: ArtifactStore
+    # long polls hold a web thread each: at most half of a worker's threads may wait at once
+    long_polls: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(1)
+    )
 
 
 def open_services(settings: Settings) -> Services:
@@ -65,7 +71,8 @@ def open_services(settings: Settings) -> Services:
     artifacts.root.mkdir(parents=True, exist_ok=True)
     store = SqlJobStore(settings.store_url)
     store.migrate()
-    return Services(settings, store, artifacts)
+    slots = threading.BoundedSemaphore(max(1, settings.web_threads // 2))
+    return Services(settings, store, artifacts, slots)
 
 
 # cursors --------------------------------------------------------------------------------
@@ -359,6 +366,33 @@ def submit_samples(
 def get_job(svc: Services, owner: str, job_id: str) -> JobRecord:
     """One of the caller's jobs."""
     return svc.store.get_job(job_id, owner)
+
+
+def wait_for_change(
+    svc: Services, owner: str, job_id: str, version: int, wait_s: float
+) -> JobRecord:
+    """The job as soon as its version differs from ``version``, or after ``wait_s`` (long poll).
+
+    Polls the store row every ``LONG_POLL_STEP_S``: a cheap indexed read, and it works the
+    same whichever process or machine the job runs on. When every long-poll slot of this
+    worker is taken the job is returned at once, so waiting clients never starve the others.
+    """
+    job = svc.store.get_job(job_id, owner)
+    if wait_s <= 0 or job.version != version or job.state.finished:
+        return job
+    if not svc.long_polls.acquire(blocking=False):
+        return job
+    try:
+        deadline = time.monotonic() + wait_s
+        while job.version == version and not job.state.finished:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(LONG_POLL_STEP_S, left))
+            job = svc.store.get_job(job_id, owner)
+        return job
+    finally:
+        svc.long_polls.release()
 
 
 def list_jobs(

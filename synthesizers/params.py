@@ -54,6 +54,8 @@ class CTGANParams(_NeuralParams):
     def _batch_multiple_of_pac(self) -> CTGANParams:
         if self.batch_size % self.pac:
             raise ValueError("batch_size must be a multiple of pac")
+        if self.batch_size % 2:
+            raise ValueError("batch_size must be even (CTGAN trains on pairs of half-batches)")
         for size in (*self.generator_dim, *self.discriminator_dim):
             if not 1 <= size <= 4096:
                 raise ValueError("layer sizes must be between 1 and 4096")

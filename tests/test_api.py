@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,13 @@ def test_job_validation_points_at_every_bad_field(client: FlaskClient, dataset_i
             {"/synthesizer/params/epochs"},
         ),
         ({"dataset_id": dataset_id, "num_rows": 1e12}, {"/num_rows"}),
+        (  # CTGAN needs an even batch size: refused at submit, not a crash in the job
+            {
+                "dataset_id": dataset_id,
+                "synthesizer": {"name": "ctgan", "params": {"batch_size": 127, "pac": 1}},
+            },
+            {"/synthesizer/params/"},
+        ),
         ({"dataset_id": dataset_id, "synthesizer": {"name": "nope"}}, {"/synthesizer/name"}),
         (
             {"dataset_id": dataset_id, "schema": {"columns": {"Missing": {"kind": "integer"}}}},
@@ -216,6 +224,24 @@ def test_poll_etag_cancel_result_delete(client: FlaskClient, dataset_id: str) ->
     assert client.delete(url).status_code == 204
     _problem(client.get(url), 404)
     _problem(client.get(url + "/result"), 404)
+
+
+def test_long_poll_answers_on_the_next_change(client: FlaskClient, dataset_id: str) -> None:
+    url = client.post("/api/v1/jobs", json={"dataset_id": dataset_id}).headers["Location"]
+    etag = client.get(url).headers["ETag"]
+    unchanged = client.get(url + "?wait=0.2", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.headers["ETag"] == etag
+    timer = threading.Timer(0.3, lambda: client.post(url + "/cancel"))
+    timer.start()
+    started = time.monotonic()
+    changed = client.get(url + "?wait=20", headers={"If-None-Match": etag})
+    timer.join()
+    assert changed.status_code == 200 and changed.json["state"] == "cancelled"
+    assert time.monotonic() - started < 15  # woke on the change, not at the deadline
+    assert client.get(url + "?wait=5").status_code == 200  # nothing to compare: at once
+    for bad in ("-1", "31", "nan", "inf", "soon"):
+        problem = _problem(client.get(f"{url}?wait={bad}", headers={"If-None-Match": etag}), 422)
+        assert problem["errors"][0]["pointer"] == "/wait"
 
 
 def test_dataset_in_use_cannot_be_deleted(client: FlaskClient, dataset_id: str) -> None:

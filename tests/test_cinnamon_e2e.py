@@ -130,6 +130,9 @@ def _check_against_config(csv: bytes, attrs: dict[str, Any], rows: int) -> None:
         subs = {s["name"]: s for s in column.get("configurations") or []}
         if column["type"] == "INTEGER":
             assert values.str.fullmatch(r"-?\d+").all(), column["name"]
+        if "StringPatternConfiguration" in subs:  # Java's String.matches: the whole value
+            pattern = subs["StringPatternConfiguration"]["pattern"]
+            assert values.str.fullmatch(pattern).all(), column["name"]
         if column["type"] in ("DATE", "DATE_TIME"):
             fmt = subs.get("DateFormatConfiguration", {}).get("dateFormatter") or subs.get(
                 "DateTimeFormatConfiguration", {}

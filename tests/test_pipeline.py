@@ -280,3 +280,45 @@ def test_configured_decimal_without_any_separator(values: list[str]) -> None:
     pipe = _fit(frame, {"columns": {"x": {"kind": "decimal"}}})
     out = _round_trip(pipe, frame)
     assert list(out["x"].fillna("")) == values
+
+
+def test_string_patterns_are_enforced_in_and_out() -> None:
+    rows = 60
+    frame = pd.DataFrame(
+        {
+            "code": (["J", "N", "U", "JJ", "x"] * 12)[:rows],
+            "ref": [f"P{i:04d}" for i in range(rows)],
+            "note": [
+                f"{'abcdefgh'[: 3 + i % 6]} {10 + i}" if i % 10 else "bad" for i in range(rows)
+            ],
+        }
+    )
+    pattern_schema = {
+        "columns": {
+            "code": {"kind": "categorical", "pattern": "(J|N|U)"},
+            "ref": {"kind": "id", "pattern": "P[0-9]{4}"},
+            "note": {"kind": "text", "pattern": "[a-z]{3,8} [0-9]{2}"},
+        }
+    }
+    pipe = _fit(frame, pattern_schema)
+    reports = {r.name: r for r in pipe.report_.column_reports}
+    assert reports["code"].pattern_mismatch == 24  # "JJ" (a partial match) and "x"
+    assert reports["note"].pattern_mismatch == rows // 10
+    model = pipe.transform(frame, np.random.default_rng(0))
+    back = pipe.inverse_transform(model, np.random.default_rng(1)).to_pandas()
+    assert back["code"].dropna().isin(["J", "N", "U"]).all()
+    assert back["code"].isna().sum() > 0  # the mismatches are missing values now
+    assert back["ref"].dropna().str.fullmatch(r"P[0-9]{4}").all()
+    assert not set(back["ref"].dropna()) & set(frame["ref"])  # still never an original id
+    notes = back["note"].dropna()
+    assert len(notes) > rows // 2 and notes.str.fullmatch(r"[a-z]{3,8} [0-9]{2}").all()
+    assert not set(notes) & set(frame["note"])  # generated text is never an input value
+
+
+@pytest.mark.parametrize("pattern", ["(a)\\1", "(?=a)a", "([0-9]"])
+def test_patterns_the_safe_engine_cannot_run_are_refused(pattern: str) -> None:
+    from config.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="pattern") as info:
+        parse_schema({"columns": {"c": {"kind": "categorical", "pattern": pattern}}})
+    assert pattern not in str(info.value)

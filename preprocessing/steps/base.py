@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from config.patterns import full_matches
 from config.schema import ColumnSpec
 from preprocessing.cleaning import split_missing
 from preprocessing.errors import NotFittedError
@@ -63,8 +64,14 @@ class ColumnStep(ABC):
     def fit(self, raw: pd.Series) -> ColumnStep:
         """Learn this column's state from its raw strings."""
         values, _missing, self.marker_ = split_missing(raw, self.markers, self.trim)
+        values, mismatched = self._match_pattern(values)
         self.report_.rows = len(raw)
         self.report_.missing_marker = self.marker_
+        if mismatched:
+            self.report_.pattern_mismatch = mismatched
+            self.report_.actions.append(
+                f"{mismatched} values not matching the configured pattern treated as missing"
+            )
         self._fit(values)
         self.fitted_ = True
         return self
@@ -73,7 +80,7 @@ class ColumnStep(ABC):
         """Model columns for these raw strings."""
         self._check_fitted()
         values, _, _ = split_missing(raw, self.markers, self.trim)
-        return self._transform(values, rng)
+        return self._transform(self._match_pattern(values)[0], rng)
 
     def inverse_transform(
         self, model: pd.DataFrame, rng: np.random.Generator, decimal: str = "."
@@ -125,6 +132,16 @@ class ColumnStep(ABC):
         step._load_state(data["state"])
         step.fitted_ = True
         return step
+
+    def _match_pattern(self, values: pd.Series) -> tuple[pd.Series, int]:
+        """Values not matching the column's pattern become missing; returns how many did."""
+        if self.spec.pattern is None:
+            return values, 0
+        matches = full_matches(pa.array(values, pa.string()), self.spec.pattern)
+        bad = pc.fill_null(pc.invert(matches), False).to_numpy(zero_copy_only=False)
+        if not bad.any():
+            return values, 0
+        return values.where(~bad, None), int(bad.sum())
 
     # -- for subclasses -----------------------------------------------------------------------
     @abstractmethod

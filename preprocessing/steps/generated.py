@@ -7,6 +7,7 @@ salted hashes of the original values (the values themselves are not kept in the 
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 import string
 from collections import Counter
@@ -15,7 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import rstr
 
+from config.patterns import full_matches
+from preprocessing.errors import PreprocessingError
 from preprocessing.steps.base import ColumnStep, format_integers, with_missing
 
 _CLASSES = {"d": string.digits, "u": string.ascii_uppercase, "l": string.ascii_lowercase}
@@ -64,6 +68,27 @@ class _HashedOriginals(ColumnStep):
     def is_original(self, value: str) -> bool:
         """Whether a value occurs in the input (by hash)."""
         return _digest(self.salt_, value) in self.hashes_
+
+    def _from_pattern(self, n: int, rng: np.random.Generator, distinct: bool) -> pa.Array:
+        """``n`` values drawn from the configured pattern, none an original value."""
+        assert self.spec.pattern is not None
+        draw = rstr.Rstr(random.Random(int(rng.integers(2**63))))
+        out: list[str] = []
+        seen: set[str] = set()
+        for _ in range(50):
+            fresh = [draw.xeger(self.spec.pattern) for _ in range(n - len(out))]
+            ok = full_matches(pa.array(fresh, pa.string()), self.spec.pattern)
+            for value, good in zip(fresh, ok.to_pylist(), strict=True):
+                if good and not self.is_original(value) and not (distinct and value in seen):
+                    seen.add(value)
+                    out.append(value)
+            if len(out) == n:
+                return pa.array(out, pa.string())
+        raise PreprocessingError(
+            "the configured pattern allows too few new values for generated identifiers or "
+            "text; declare the column categorical instead",
+            column=self.name,
+        )
 
     def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
         return {}
@@ -136,7 +161,9 @@ class IdStep(_HashedOriginals):
     def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
         n = len(model)
         missing = self._random_missing(n, rng)
-        if self.numeric_:
+        if self.spec.pattern is not None:
+            text = self._from_pattern(n, rng, distinct=True)
+        elif self.numeric_:
             text = format_integers(np.arange(self.next_, self.next_ + n))
         else:
             text = pa.array(self._generate(n, rng), pa.string())
@@ -231,6 +258,8 @@ class TextStep(_HashedOriginals):
     def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array:
         n = len(model)
         missing = self._random_missing(n, rng)
+        if self.spec.pattern is not None:
+            return with_missing(self._from_pattern(n, rng, distinct=False), missing)
         vocab = list(self.words_) or _LOREM
         weights = np.array([self.words_.get(w, 1) for w in vocab], dtype=float)
         weights /= weights.sum()
