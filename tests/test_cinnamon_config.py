@@ -343,7 +343,7 @@ def test_bom_and_crlf_yaml_parse_like_plain() -> None:
 
 def test_pattern_field_of_the_schema() -> None:
     assert parse_schema({"columns": {"a": {"kind": "id", "pattern": "[0-9]+"}}})
-    with pytest.raises(ConfigError, match="not a valid regular expression"):
+    with pytest.raises(ConfigError, match="not a regular expression this service can run"):
         parse_schema({"columns": {"a": {"kind": "categorical", "pattern": "([0-9]"}}})
     with pytest.raises(ConfigError, match="'pattern' does not apply"):
         parse_schema({"columns": {"a": {"kind": "integer", "pattern": "[0-9]+"}}})
