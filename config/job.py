@@ -64,6 +64,40 @@ class CleaningOptions(BaseModel):
     )
 
 
+class ProtectionOptions(BaseModel):
+    """Privacy protection, on by default; the report states what each option did."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(
+        5, ge=2, le=1000, description="rarity threshold: rows a category or extreme needs"
+    )
+    rare_categories: bool = Field(
+        True, description="categories seen in fewer than k rows are replaced by frequent ones"
+    )
+    clip_extremes: bool = Field(
+        True, description="numbers and dates clipped to the k-th smallest and largest value"
+    )
+    remove_copies: bool = Field(
+        True,
+        description="synthetic rows identical to a training row that fewer than k training "
+        "rows share are drawn again",
+    )
+
+
+class ReportOptions(BaseModel):
+    """The quality and privacy report: holdout and utility target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holdout: float = Field(
+        0.2, ge=0, le=0.5, description="share of rows kept out of training to judge by; 0: none"
+    )
+    target: str | None = Field(
+        None, max_length=1000, description="column the utility test predicts; default: chosen"
+    )
+
+
 class JobConfig(BaseModel):
     """Everything one synthesis run needs besides the input table."""
 
@@ -78,6 +112,8 @@ class JobConfig(BaseModel):
     cleaning: CleaningOptions = Field(default_factory=CleaningOptions)
     output: OutputOptions = Field(default_factory=OutputOptions)
     sheet: str | None = Field(None, description="sheet of an .xlsx input; default: the first")
+    protection: ProtectionOptions = Field(default_factory=ProtectionOptions)
+    report: ReportOptions = Field(default_factory=ReportOptions)
 
 
 def parse_job_config(data: object) -> JobConfig:

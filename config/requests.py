@@ -5,7 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from config.errors import config_error_from_validation
-from config.job import CleaningOptions, OutputOptions, SynthesizerSpec
+from config.job import (
+    CleaningOptions,
+    OutputOptions,
+    ProtectionOptions,
+    ReportOptions,
+    SynthesizerSpec,
+)
 from config.schema import DatasetSchema
 
 ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -29,6 +35,8 @@ class JobRequest(BaseModel):
     )
     cleaning: CleaningOptions = Field(default_factory=CleaningOptions)
     output: OutputOptions = Field(default_factory=OutputOptions)
+    protection: ProtectionOptions = Field(default_factory=ProtectionOptions)
+    report: ReportOptions = Field(default_factory=ReportOptions)
     callback_url: str | None = Field(
         None, max_length=2000, description="POSTed a JSON notification when the job ends"
     )
@@ -44,6 +52,8 @@ class SampleRequest(BaseModel):
     )
     seed: int = Field(0, ge=0, le=2**32 - 1)
     output: OutputOptions = Field(default_factory=OutputOptions)
+    protection: ProtectionOptions = Field(default_factory=ProtectionOptions)
+    report: ReportOptions = Field(default_factory=ReportOptions)
     callback_url: str | None = Field(None, max_length=2000)
 
 

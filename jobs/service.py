@@ -304,6 +304,8 @@ def submit_job(
         cleaning=request.cleaning,
         output=request.output,
         sheet=meta.get("sheet"),
+        protection=request.protection,
+        report=request.report,
     )
     _check_capacity(svc)
     now = time.time()

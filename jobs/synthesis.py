@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from config.job import JobConfig, OutputOptions
 from config.schema import DatasetSchema, merge_schema
 from config.settings import Settings
+from preprocessing.copies import CopyFilter, digest_key
 from preprocessing.errors import PreprocessingError
 from preprocessing.formats import TableFormat
 from preprocessing.inference import infer_schema
@@ -26,7 +28,8 @@ from preprocessing.pipeline import Pipeline
 from preprocessing.readers import read_table
 from preprocessing.report import PreprocessingReport
 from preprocessing.writers import TableWriter, resolve_format
-from synthesizers.base import Synthesizer, validate_params
+from synthesizers.base import Synthesizer, batch_seed, validate_params
+from synthesizers.errors import SynthesizerError
 from synthesizers.model_file import read_model_file, write_model_file
 from synthesizers.progress import Progress, ProgressCallback, ignore_progress
 from synthesizers.registry import create, get_info
@@ -59,6 +62,10 @@ class SynthesisResult:
     output_path: Path | None = None
 
 
+COPY_DIGESTS_BLOB = "protection.row_digests"
+MAX_REDRAWS = 20
+
+
 class FittedModel:
     """A fitted pipeline and synthesizer, able to sample any number of rows again."""
 
@@ -69,12 +76,15 @@ class FittedModel:
         config: JobConfig,
         training_rows: int,
         settings: Settings,
+        copy_filter: CopyFilter | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.synthesizer = synthesizer
         self.config = config
         self.training_rows = training_rows
         self.settings = settings
+        self.copy_filter = copy_filter  # protection: training-row digests, None when off
+        self.copies_removed = 0  # synthetic rows equal to a training row, drawn again
 
     @property
     def report(self) -> PreprocessingReport:
@@ -91,7 +101,32 @@ class FittedModel:
             )
         ):
             rng = np.random.default_rng([base, i, 1])
-            yield self.pipeline.inverse_transform(batch, rng, self.config.output.decimal)
+            table = self.pipeline.inverse_transform(batch, rng, self.config.output.decimal)
+            yield table if self.copy_filter is None else self._without_copies(table, base, i)
+
+    def _without_copies(self, table: pa.Table, base: int, index: int) -> pa.Table:
+        """The batch with rows equal to a training row replaced by fresh, non-copied rows."""
+        assert self.copy_filter is not None
+        copies = self.copy_filter.copies(table)
+        need = int(copies.sum())
+        if not need:
+            return table
+        self.copies_removed += need
+        parts = [table.filter(pa.array(~copies))]
+        for attempt in range(1, MAX_REDRAWS + 1):
+            seed = batch_seed(base, index * 1_000 + attempt + 1_000_000)
+            extra = self.synthesizer.sample(2 * need + 16, seed=seed)
+            rng = np.random.default_rng([base, index, 2, attempt])
+            fresh = self.pipeline.inverse_transform(extra, rng, self.config.output.decimal)
+            fresh = fresh.filter(pa.array(~self.copy_filter.copies(fresh)))
+            parts.append(fresh.slice(0, need))
+            need -= min(need, fresh.num_rows)
+            if not need:
+                return pa.concat_tables(parts)
+        raise SynthesizerError(
+            "the model reproduces training rows so often that no new rows could replace them "
+            "(memorisation): train for fewer epochs, or set protection.remove_copies to false"
+        )
 
     def sample(self, num_rows: int | None = None, seed: int | None = None) -> pd.DataFrame:
         """Synthetic rows as a DataFrame of strings in the input's formats (None = missing)."""
@@ -135,6 +170,9 @@ class FittedModel:
     def save(self, path: Path) -> None:
         """Write pipeline state and synthesizer to one model file (HMAC-protected)."""
         meta, blobs = self.synthesizer.export_state()
+        copies = self.copy_filter
+        if copies is not None:
+            blobs = {**blobs, COPY_DIGESTS_BLOB: copies.to_bytes()}
         write_model_file(
             path,
             self.settings.secret_key.encode(),
@@ -144,6 +182,7 @@ class FittedModel:
                 "pipeline": self.pipeline.to_json(),
                 "config": self.config.model_dump(mode="json", by_alias=True),
                 "training_rows": self.training_rows,
+                "copy_columns": copies.columns if copies is not None else None,
             },
             blobs,
         )
@@ -153,12 +192,18 @@ class FittedModel:
         """Load a model file written by ``save``; refuses files that fail the integrity check."""
         meta, blobs = read_model_file(path, settings.secret_key.encode())
         synth_cls = get_info(meta["synthesizer"]["synthesizer"]).load_class()
+        digests = blobs.pop(COPY_DIGESTS_BLOB, None)
+        copies = None
+        if digests is not None and meta.get("copy_columns") is not None:
+            key = digest_key(settings.secret_key.encode())
+            copies = CopyFilter.from_bytes(digests, meta["copy_columns"], key)
         return cls(
             Pipeline.from_json(meta["pipeline"]),
             synth_cls.from_state(meta["synthesizer"], blobs),
             JobConfig.model_validate(meta["config"]),
             meta["training_rows"],
             settings,
+            copies,
         )
 
 
@@ -225,7 +270,12 @@ def fit_frame(
         schema = resolve_schema(frame, fmt, config, inferred)
         configured = set(config.dataset_schema.columns) if config.dataset_schema else set()
         pipeline = Pipeline(
-            schema, config.cleaning, fmt, settings.limits.max_categories, configured
+            schema,
+            config.cleaning,
+            fmt,
+            settings.limits.max_categories,
+            configured,
+            config.protection,
         )
         model_frame = pipeline.fit_transform(frame, np.random.default_rng([config.seed, 0]))
         progress(Progress("preprocessing", 1.0, "preprocessing done"))
@@ -233,7 +283,19 @@ def fit_frame(
         labels = {s.model_name: s.name for s in pipeline.steps_}
         label_of = {col: labels.get(col.removesuffix("__na"), col) for col in model_frame.columns}
         synthesizer.fit(model_frame, pipeline.model_columns(), progress, label_of)
-    return FittedModel(pipeline, synthesizer, config, len(frame), settings)
+    copies = None
+    if config.protection.remove_copies:
+        with timings.stage("preprocessing"):
+            written = pipeline.inverse_transform(
+                model_frame, np.random.default_rng([config.seed, 3]), config.output.decimal
+            )
+            # rows holding a protected value can never be written as they are: left out
+            written = written.filter(pa.array(~pipeline.altered_by_protection(frame)))
+            key = digest_key(settings.secret_key.encode())
+            copies = CopyFilter.of_training(
+                written, pipeline.learned_columns(), key, config.protection.k
+            )
+    return FittedModel(pipeline, synthesizer, config, len(frame), settings, copies)
 
 
 def fit_model(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from config.job import CleaningOptions
+from config.job import CleaningOptions, ProtectionOptions
 from config.schema import ColumnKind, DatasetSchema
 from preprocessing.cleaning import split_missing
 from preprocessing.errors import NotFittedError, PreprocessingError
@@ -44,9 +44,12 @@ class Pipeline:
         input_format: TableFormat | None = None,
         max_levels: int = 1000,
         configured: set[str] | None = None,
+        protection: ProtectionOptions | None = None,
     ) -> None:
         self.schema = schema
         self.cleaning = cleaning or CleaningOptions()
+        # None: no protection (exact round trips); the job configuration turns it on
+        self.protection = protection
         self.input_format = input_format or TableFormat()
         self.max_levels = max_levels
         self.configured = configured or set()
@@ -57,6 +60,7 @@ class Pipeline:
     def fit(self, frame: pd.DataFrame) -> Pipeline:
         """Learn every column's state from a DataFrame of strings."""
         markers = set(self.cleaning.missing_markers)
+        prot = self.protection
         steps: list[ColumnStep] = []
         for i, (name, spec) in enumerate(self.schema.columns.items()):
             if spec.exclude:
@@ -77,6 +81,8 @@ class Pipeline:
                 decimal=self.input_format.decimal,
                 max_levels=self.max_levels,
                 unify=self.cleaning.unify_variants,
+                rare_k=prot.k if prot and prot.rare_categories else 0,
+                clip_k=prot.k if prot and prot.clip_extremes else 0,
             )
             step.fit(frame[name])
             if name in self.configured:
@@ -142,6 +148,18 @@ class Pipeline:
         """Names of the output columns, in order."""
         return [s.name for s in self.steps_]
 
+    def altered_by_protection(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows of a string frame holding a value protection replaces or clips."""
+        self._check_fitted()
+        altered = np.zeros(len(frame), dtype=bool)
+        for step in self.steps_:
+            altered |= step.altered_by_protection(frame[step.name])
+        return altered
+
+    def learned_columns(self) -> list[str]:
+        """Output columns the synthesizer learns (not generated identifiers or free text)."""
+        return [s.name for s in self.steps_ if not isinstance(s, IdStep | TextStep)]
+
     def output_kinds(self) -> dict[str, ColumnKind]:
         """Kind of each output column (for typed writers)."""
         return {s.name: s.spec.kind or ColumnKind.CATEGORICAL for s in self.steps_}
@@ -162,6 +180,7 @@ class Pipeline:
                 "cleaning": self.cleaning.model_dump(mode="json"),
                 "input_format": self.input_format.model_dump(mode="json"),
                 "max_levels": self.max_levels,
+                "protection": self.protection.model_dump() if self.protection else None,
                 "steps": [s.to_state() for s in self.steps_],
                 "report": self.report_.model_dump(mode="json"),
             }
@@ -178,6 +197,11 @@ class Pipeline:
             CleaningOptions.model_validate(data["cleaning"]),
             TableFormat.model_validate(data["input_format"]),
             data["max_levels"],
+            protection=(
+                ProtectionOptions.model_validate(data["protection"])
+                if data.get("protection")
+                else None
+            ),
         )
         pipe.steps_ = [ColumnStep.from_state(s) for s in data["steps"]]
         pipe.report_ = PreprocessingReport.model_validate(data["report"])

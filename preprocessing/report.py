@@ -22,6 +22,8 @@ class ColumnReport(BaseModel):
     coerced_to_missing: int = Field(0, description="values not fitting the kind, now missing")
     out_of_range: int = Field(0, description="values outside configured min/max, now missing")
     pattern_mismatch: int = Field(0, description="values not matching the pattern, now missing")
+    extremes_clipped: int = Field(0, description="values beyond the protected bounds, clipped")
+    rare_replaced: int = Field(0, description="values of rare categories replaced (protection)")
     variants_unified: int = 0
     distinct_levels: int | None = None
     pooled_levels: int = Field(0, description="rare levels modelled as one pooled level")

@@ -57,7 +57,11 @@ def test_fifty_thousand_categories_stay_bounded(tmp_path: Path) -> None:
     lines = [f"code{i % 50_000},{i % 7},{i % 3}" for i in range(60_000)]
     path.write_text("code,a,b\n" + "\n".join(lines) + "\n")
     config = JobConfig.model_validate(
-        {"num_rows": 1000, "schema": {"columns": {"code": {"kind": "categorical"}}}}
+        {
+            "num_rows": 1000,
+            "schema": {"columns": {"code": {"kind": "categorical"}}},
+            "protection": {"rare_categories": False},  # else every level (1-2 rows) is rare
+        }
     )
     result = synthesize(path, None, config, Settings())
     report = {r.name: r for r in result.report.column_reports}["code"]

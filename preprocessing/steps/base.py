@@ -46,10 +46,14 @@ class ColumnStep(ABC):
         decimal: str = ".",
         max_levels: int = 1000,
         unify: bool = False,
+        rare_k: int = 0,
+        clip_k: int = 0,
     ) -> None:
         self.decimal = decimal
         self.max_levels = max_levels
         self.unify = unify
+        self.rare_k = rare_k  # protection: categories in fewer rows are replaced (0 = off)
+        self.clip_k = clip_k  # protection: clip to the k-th smallest/largest value (0 = off)
         self.name = name
         self.spec = spec
         self.model_name = model_name
@@ -93,6 +97,12 @@ class ColumnStep(ABC):
         """Names and types of the columns this step hands to the synthesizer."""
         return {}
 
+    def altered_by_protection(self, raw: pd.Series) -> np.ndarray:
+        """Rows whose value protection replaces or clips (such a value is never written)."""
+        self._check_fitted()
+        values, _, _ = split_missing(raw, self.markers, self.trim)
+        return self._altered(self._match_pattern(values)[0])
+
     def to_state(self) -> dict[str, Any]:
         """Fitted state as JSON-compatible data."""
         self._check_fitted()
@@ -108,6 +118,8 @@ class ColumnStep(ABC):
                 "decimal": self.decimal,
                 "max_levels": self.max_levels,
                 "unify": self.unify,
+                "rare_k": self.rare_k,
+                "clip_k": self.clip_k,
             },
             "missing_rate": self.missing_rate_,
             "report": self.report_.model_dump(),
@@ -153,6 +165,9 @@ class ColumnStep(ABC):
     @abstractmethod
     def _inverse(self, model: pd.DataFrame, rng: np.random.Generator, decimal: str) -> pa.Array: ...
 
+    def _altered(self, values: pd.Series) -> np.ndarray:
+        return np.zeros(len(values), dtype=bool)
+
     def _state(self) -> dict[str, Any]:
         return {key: getattr(self, attr) for key, attr in self.state_fields.items()}
 
@@ -167,6 +182,20 @@ class ColumnStep(ABC):
     def _random_missing(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Missing mask at the learned rate, for columns whose missingness is not modelled."""
         return calibrate_missing(np.zeros(n, dtype=bool), self.missing_rate_, rng)
+
+
+def protected_bounds(sorted_values: np.ndarray, k: int) -> tuple[Any, Any]:
+    """The k-th smallest and k-th largest value; the median for both below 2k values.
+
+    Exact extremes single out the people who hold them; the k-th value is shared by at least
+    k rows' worth of the distribution's tail. With fewer than 2k values every value is an
+    extreme, so only the middle one is written.
+    """
+    n = len(sorted_values)
+    if n < 2 * k:
+        middle = sorted_values[(n - 1) // 2].item()
+        return middle, middle
+    return sorted_values[k - 1].item(), sorted_values[-k].item()
 
 
 def calibrate_missing(missing: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:

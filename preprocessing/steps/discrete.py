@@ -27,6 +27,7 @@ class CategoricalStep(ColumnStep):
         "mapping": "mapping_",
         "pooled": "pooled_",
         "levels": "levels_",
+        "weights": "weights_",
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -34,6 +35,7 @@ class CategoricalStep(ColumnStep):
         self.mapping_: dict[str, str] = {}
         self.pooled_: dict[str, int] = {}
         self.levels_: list[str] = []
+        self.weights_: list[int] = []  # rows per level, to draw replacements for rare ones
 
     def _clean(self, values: pd.Series) -> tuple[pd.Series, int]:
         if self.mapping_:
@@ -54,24 +56,67 @@ class CategoricalStep(ColumnStep):
         values, r.coerced_to_missing = self._clean(values)
         counts = values.value_counts(dropna=True)
         counts = counts.sort_values(ascending=False, kind="stable")
+        r.distinct_levels = len(counts)
+        if self.rare_k:
+            rare = counts < self.rare_k
+            r.rare_replaced = int(counts[rare].sum())
+            counts = counts[~rare]
+            if r.rare_replaced:
+                r.actions.append(
+                    f"{int(rare.sum())} categories seen in fewer than {self.rare_k} rows "
+                    + ("replaced by frequent ones" if len(counts) else "written as missing")
+                )
         order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         keep = order if len(order) <= self.max_levels else order[: self.max_levels - 1]
         self.levels_ = [str(k) for k, _ in keep]
         self.pooled_ = {str(k): int(v) for k, v in order[len(keep) :]}
-        r.distinct_levels = len(order)
+        self.weights_ = [int(v) for _, v in keep]
         r.pooled_levels = len(self.pooled_)
         if self.pooled_:
             r.actions.append(f"{len(self.pooled_)} rarest levels modelled as one pooled level")
         r.missing = int(values.isna().sum())
         self.missing_rate_ = r.missing / len(values) if len(values) else 0.0
+        if not self.levels_ and not self.pooled_:  # nothing left that may be written
+            self.missing_rate_ = 1.0
 
     def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
         values, _ = self._clean(values)
         out = values.astype(object)
+        if self.rare_k:
+            out = self._replace_rare(out, rng)
         if self.pooled_:
             out = out.where(~out.isin(self.pooled_.keys()), POOLED_TOKEN)
         out = out.where(out.notna(), MISSING_TOKEN)
         return {self.model_name: out.reset_index(drop=True)}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        state = {"weights": [1] * len(state["levels"]), **state}  # states written before it
+        super()._load_state(state)
+
+    def _unknown(self, values: pd.Series) -> pd.Series:
+        """Present values of no kept level (rare or never seen)."""
+        return values.notna() & ~values.isin(self.levels_) & ~values.isin(self.pooled_.keys())
+
+    def _altered(self, values: pd.Series) -> np.ndarray:
+        if not self.rare_k:
+            return super()._altered(values)
+        return self._unknown(self._clean(values)[0]).to_numpy()
+
+    def _replace_rare(self, values: pd.Series, rng: np.random.Generator) -> pd.Series:
+        """Values of no kept level (rare ones) drawn anew from the levels' frequencies."""
+        unknown = self._unknown(values)
+        n = int(unknown.sum())
+        if not n:
+            return values
+        if not self.levels_:  # no category is shared by k rows: none can be written
+            return values.where(~unknown, None)
+        weights = np.asarray(self.weights_, dtype=float)
+        draws = np.asarray(self.levels_, dtype=object)[
+            rng.choice(len(self.levels_), size=n, p=weights / weights.sum())
+        ]
+        values = values.copy()
+        values[unknown.to_numpy()] = draws
+        return values
 
     def model_columns(self) -> dict[str, ModelType]:
         return {self.model_name: "categorical"}

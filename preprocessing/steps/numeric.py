@@ -18,6 +18,7 @@ from preprocessing.steps.base import (
     format_fixed,
     format_integers,
     missing_indicator,
+    protected_bounds,
     with_missing,
 )
 
@@ -83,6 +84,13 @@ class NumericStep(ColumnStep):
         self.has_missing_ = bool((~ok).any())
         self.lo_ = float(x[ok].min()) if ok.any() else 0.0
         self.hi_ = float(x[ok].max()) if ok.any() else 0.0
+        if self.clip_k and ok.any():
+            lo, hi = protected_bounds(np.sort(x[ok]), self.clip_k)
+            self.lo_, self.hi_ = float(lo), float(hi)
+            self.report_.extremes_clipped = int(((x < self.lo_) | (x > self.hi_)).sum())
+            self.report_.actions.append(
+                f"extremes clipped to the {self.clip_k}th smallest and largest value"
+            )
         if self.spec.kind == ColumnKind.DECIMAL:
             self.integral_ = bool(ok.any()) and bool((np.round(x[ok]) == x[ok]).all())
             present = values[values.notna()].astype(str)
@@ -116,10 +124,18 @@ class NumericStep(ColumnStep):
 
     def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
         x, _, _ = self._parse(values)
+        if self.clip_k:
+            x = np.clip(x, self.lo_, self.hi_)  # NaN stays NaN
         cols = {self.model_name: pd.Series(fill_from_observed(x, rng))}
         if self.has_missing_:
             cols[self.model_name + "__na"] = missing_indicator(np.isnan(x))
         return cols
+
+    def _altered(self, values: pd.Series) -> np.ndarray:
+        if not self.clip_k:
+            return super()._altered(values)
+        x, _, _ = self._parse(values)
+        return (x < self.lo_) | (x > self.hi_)
 
     def model_columns(self) -> dict[str, ModelType]:
         cols: dict[str, ModelType] = {self.model_name: "numerical"}
@@ -129,6 +145,8 @@ class NumericStep(ColumnStep):
 
     def bounds(self) -> tuple[float, float]:
         """Lowest and highest value written: configured limits, else the observed range."""
+        if self.clip_k:  # inside any configured range already: out-of-range values are gone
+            return self.lo_, self.hi_
         lo = self.spec.min if isinstance(self.spec.min, int | float) else self.lo_
         hi = self.spec.max if isinstance(self.spec.max, int | float) else self.hi_
         return float(lo), float(hi)

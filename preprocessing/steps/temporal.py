@@ -20,6 +20,7 @@ from preprocessing.steps.base import (
     fill_from_observed,
     format_integers,
     missing_indicator,
+    protected_bounds,
     with_missing,
 )
 from preprocessing.timestamps import (
@@ -127,6 +128,15 @@ class TemporalStep(ColumnStep):
         if ok.any():
             self.offset_ = int(Counter(offsets[ok].tolist()).most_common(1)[0][0])
             self.lo_, self.hi_ = int(ns[ok].min()), int(ns[ok].max())
+            if self.clip_k:
+                lo, hi = protected_bounds(np.sort(ns[ok]), self.clip_k)
+                self.lo_, self.hi_ = int(lo), int(hi)
+                self.report_.extremes_clipped = int(
+                    (ok & ((ns < self.lo_) | (ns > self.hi_))).sum()
+                )
+                self.report_.actions.append(
+                    f"extremes clipped to the {self.clip_k}th earliest and latest value"
+                )
         self.resolution_ns_ = self._resolution()
         self.missing_rate_ = float(1 - ok.mean()) if len(ns) else 0.0
         self.has_missing_ = bool((~ok).any())
@@ -178,11 +188,20 @@ class TemporalStep(ColumnStep):
         ns, _, _ = self._parse(values)
         ns, _ = self._apply_bounds(ns)
         missing = ns == NAT
+        if self.clip_k:
+            ns = np.where(missing, ns, np.clip(ns, self.lo_, self.hi_))
         x = np.where(missing, np.nan, ns.astype(float) / self.unit_ns)
         cols = {self.model_name: pd.Series(fill_from_observed(x, rng))}
         if self.has_missing_:
             cols[self.model_name + "__na"] = missing_indicator(missing)
         return cols
+
+    def _altered(self, values: pd.Series) -> np.ndarray:
+        if not self.clip_k:
+            return super()._altered(values)
+        ns, _, _ = self._parse(values)
+        ns, _ = self._apply_bounds(ns)
+        return (ns != NAT) & ((ns < self.lo_) | (ns > self.hi_))
 
     def model_columns(self) -> dict[str, ModelType]:
         cols: dict[str, ModelType] = {self.model_name: "numerical"}
@@ -195,8 +214,8 @@ class TemporalStep(ColumnStep):
         missing = np.isnan(x)
         lo = self._configured_bound(self.spec.min)
         hi = self._configured_bound(self.spec.max)
-        lo = self.lo_ if lo is None else lo
-        hi = self.hi_ if hi is None else hi
+        lo = self.lo_ if lo is None or self.clip_k else lo
+        hi = self.hi_ if hi is None or self.clip_k else hi
         ns = np.where(missing, lo / self.unit_ns, x) * self.unit_ns
         step = self.resolution_ns_
         ns = np.clip(np.round(ns / step) * step, lo, hi).astype("int64")
