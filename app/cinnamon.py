@@ -13,6 +13,7 @@ from flask import Blueprint, Response, json, request
 from app.context import json_body, owner, services
 from config.errors import ConfigError
 from jobs import cinnamon
+from jobs.callbacks import REPORT_DATA_PART
 from jobs.errors import JobError
 from jobs.problems import problem_for
 from preprocessing.errors import PreprocessingError
@@ -103,7 +104,7 @@ def report() -> dict[str, str]:
         from config.loader import load_document
 
         configuration = load_document(raw, max_bytes=services().settings.limits.max_config_bytes)
-    return cinnamon.report(configuration)
+    return cinnamon.report(configuration, _part(REPORT_DATA_PART))
 
 
 @cinnamon_blueprint.get("/actuator/health")

@@ -103,6 +103,14 @@ def main() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="also write the fitted model to this file (no training rows inside)",
 )
+@click.option(
+    "--report",
+    "report_paths",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="also write the quality and privacy report (.html page or .json; repeatable); a "
+    "share of the rows (report.holdout in the config, default 20%) is then kept out of training",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def synthesize(
     input_path: Path,
@@ -113,6 +121,7 @@ def synthesize(
     rows: int | None,
     seed: int | None,
     save_model: Path | None,
+    report_paths: tuple[Path, ...],
     quiet: bool,
 ) -> None:
     """Learn INPUT and write a synthetic table to OUTPUT."""
@@ -128,7 +137,15 @@ def synthesize(
             bar.update(event)
 
         with bar:
-            result = run(input_path, output, job, settings, progress=report, keep_frame=False)
+            result = run(
+                input_path,
+                output,
+                job,
+                settings,
+                progress=report,
+                keep_frame=False,
+                report=report_paths or None,
+            )
         if save_model is not None:
             result.model.save(save_model)
     except _known_errors() as exc:

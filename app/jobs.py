@@ -12,6 +12,7 @@ from app.schemas import JobOut, JobPage
 from config.errors import ConfigError, FieldProblem
 from config.loader import load_document
 from config.requests import SampleRequest, parse_request
+from evaluation.html_page import CSP as REPORT_CSP
 from jobs import service
 from jobs.models import JobRecord, JobState
 
@@ -161,6 +162,24 @@ def get_result(job_id: str) -> Response:
 def get_preprocessing(job_id: str) -> dict[str, Any]:
     """The preprocessing report: per column what was detected and done (counts only)."""
     return service.preprocessing_report(services(), owner(), job_id)
+
+
+@jobs_blueprint.get("/jobs/<job_id>/report")
+def get_report(job_id: str) -> dict[str, Any]:
+    """The quality and privacy report (fidelity, utility, privacy, protection) as JSON."""
+    return service.quality_report(services(), owner(), job_id)
+
+
+@jobs_blueprint.get("/jobs/<job_id>/report.html")
+def get_report_page(job_id: str) -> Response:
+    """The same report as a self-contained HTML page (no script, loads nothing)."""
+    response = send_file(
+        service.quality_report_page(services(), owner(), job_id),
+        mimetype="text/html",
+        conditional=True,
+    )
+    response.headers["Content-Security-Policy"] = REPORT_CSP
+    return response
 
 
 @jobs_blueprint.post("/jobs/<job_id>/samples")

@@ -19,6 +19,7 @@ from app.schemas import (
     SynthesizerList,
 )
 from config.requests import JobRequest, SampleRequest
+from evaluation.document import QualityReport
 
 openapi_blueprint = Blueprint("openapi", __name__)
 
@@ -32,6 +33,7 @@ _MODELS: list[type[BaseModel]] = [
     Problem,
     Readiness,
     SynthesizerList,
+    QualityReport,
 ]
 
 
@@ -144,6 +146,20 @@ def build_spec() -> dict[str, Any]:
             "get": _op(
                 "Preprocessing report",
                 {"200": {"description": "per-column report"}},
+                parameters=[job_id],
+            )
+        },
+        "/api/v1/jobs/{job_id}/report": {
+            "get": _op(
+                "Quality and privacy report (JSON, versioned schema)",
+                {"200": _json(QualityReport, "the report"), "409": _PROBLEM},
+                parameters=[job_id],
+            )
+        },
+        "/api/v1/jobs/{job_id}/report.html": {
+            "get": _op(
+                "Quality and privacy report as a self-contained HTML page",
+                {"200": {"description": "text/html", "content": {"text/html": {}}}},
                 parameters=[job_id],
             )
         },

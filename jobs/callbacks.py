@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,10 @@ from config.settings import Settings
 from jobs.models import JobRecord
 
 log = logging.getLogger(__name__)
+
+# file parts of the Cinnamon callback besides ``synthetic_data`` (part = file name stem, as the
+# platform forwards them to ``/report``)
+REPORT_PART, REPORT_DATA_PART = "quality_report", "quality_report_data"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -72,14 +77,25 @@ def multipart_body(
 def cinnamon_callback(job: JobRecord, settings: Settings) -> tuple[bytes, str]:
     """The Cinnamon platform's callback: ``synthetic_data`` CSV, or ``error_message``.
 
-    Only the synthetic table goes out (never a model file).
+    With the synthetic table go the quality and privacy report as a page
+    (``quality_report.html``) and as data (``quality_report_data.json``): the platform stores
+    both and forwards them to ``/report``, which renders the same report from the data. Never
+    a model file.
     """
     key = (job.config.get("protocol") or {}).get("session_key", "")
     if job.state.value == "succeeded":
         from jobs.artifacts import ArtifactStore
+        from jobs.worker import QUALITY_HTML, QUALITY_JSON
 
-        path = ArtifactStore(settings.data_dir).job_dir(job.id) / (job.result_file or "")
+        folder = ArtifactStore(settings.data_dir).job_dir(job.id)
+        path = folder / (job.result_file or "")
         files = {"synthetic_data": ("synthetic_data.csv", "text/csv", path.read_bytes())}
+        for part, name, ctype in (
+            (REPORT_PART, QUALITY_HTML, "text/html"),
+            (REPORT_DATA_PART, QUALITY_JSON, "application/json"),
+        ):
+            if (folder / name).is_file():
+                files[part] = (f"{part}{Path(name).suffix}", ctype, (folder / name).read_bytes())
         return multipart_body({"session_key": key}, files)
     error = job.error or {}
     message = str(error.get("detail") or f"the synthetization was {job.state.value}")

@@ -20,8 +20,9 @@ from config.errors import ConfigError, FieldProblem
 from config.loader import load_document
 from config.requests import JobRequest
 from config.schema import DatasetSchema
+from evaluation.report_html import GLOSSARY as REPORT_GLOSSARY
 from jobs import service
-from jobs.callbacks import check_callback_url
+from jobs.callbacks import REPORT_DATA_PART, check_callback_url
 from jobs.errors import NotFoundError
 from jobs.models import JobRecord, JobState
 from jobs.service import Services
@@ -171,6 +172,7 @@ def status_document(job: JobRecord, session_key: str) -> dict[str, Any]:
         "loading": "initialization",
         "fitting": "fitting",
         "sampling": "sampling",
+        "evaluating": "sampling",  # the report is built right after sampling
         "done": "callback",
     }.get(stage, "initialization")
     if job.state == JobState.SUCCEEDED:
@@ -178,7 +180,7 @@ def status_document(job: JobRecord, session_key: str) -> dict[str, Any]:
     durations = {
         "initialization": sum(timings.get(k, 0.0) for k in ("reading", "preprocessing", "loading")),
         "fitting": timings.get("fitting", 0.0) + timings.get("saving", 0.0),
-        "sampling": timings.get("sampling", 0.0),
+        "sampling": timings.get("sampling", 0.0) + timings.get("evaluating", 0.0),
     }
     cancelled = job.state == JobState.CANCELLED
     steps: list[dict[str, str]] = []
@@ -231,8 +233,34 @@ _GLOSSARY = {
 }
 
 
-def report(configuration: object) -> dict[str, str]:
-    """HTML describing the synthesizer and every parameter as actually used, plus a glossary."""
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+
+
+def _quality_fragment(data: bytes) -> str:
+    """The quality report the callback sent (its data part), rendered as embeddable HTML."""
+    from pydantic import ValidationError
+
+    from evaluation.document import QualityReport
+    from evaluation.report_html import render_report_fragment
+
+    pointer = f"/{REPORT_DATA_PART}"
+    if len(data) > MAX_REPORT_BYTES:
+        problem = FieldProblem(pointer, f"must be at most {MAX_REPORT_BYTES} bytes")
+        raise ConfigError("report data too large", [problem])
+    try:
+        quality = QualityReport.model_validate_json(data)
+    except ValidationError:
+        problem = FieldProblem(pointer, "is not a report this service wrote (schema version 1)")
+        raise ConfigError("invalid report data", [problem]) from None
+    return render_report_fragment(quality)
+
+
+def report(configuration: object, report_data: bytes | None = None) -> dict[str, str]:
+    """HTML describing the synthesizer and every parameter as actually used, plus a glossary.
+
+    With the report data the callback sent (part ``quality_report_data``), the quality and
+    privacy report follows: the same content as the ``quality_report.html`` file.
+    """
     from config.cinnamon import parse_algorithm_config
     from synthesizers.definitions import algorithm_to_spec
     from synthesizers.registry import REGISTRY
@@ -255,11 +283,13 @@ def report(configuration: object) -> dict[str, str]:
     if spec.ignored or spec.adjusted:
         notes = ", ".join(html.escape(x) for x in [*spec.ignored, *spec.adjusted])
         description += f"<p>Not applicable or adjusted: {notes}</p>"
+    if report_data:
+        description += _quality_fragment(report_data)
     glossary = (
         "<dl>"
         + "".join(
             f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>"
-            for term, text in _GLOSSARY.items()
+            for term, text in {**_GLOSSARY, **REPORT_GLOSSARY}.items()
         )
         + "</dl>"
     )

@@ -125,7 +125,7 @@ class LocalRunner:
     # children -----------------------------------------------------------------------------
 
     def _start(self, job_id: str) -> None:
-        from jobs.worker import child_main
+        from jobs.child import child_main
 
         settings = self.settings.model_dump(mode="json")
         settings["threads"] = self.threads_for_next_job()

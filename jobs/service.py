@@ -33,6 +33,8 @@ from jobs.wakeup import notify_runners
 from jobs.worker import (
     MODEL_FILE,
     PARSED_TABLE,
+    QUALITY_HTML,
+    QUALITY_JSON,
     REPORT_FILE,
     UPLOAD_META,
     inference_options,
@@ -482,6 +484,32 @@ def preprocessing_report(svc: Services, owner: str, job_id: str) -> dict[str, An
         raise GoneError("this job has no preprocessing report (it failed before fitting)")
     report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return report
+
+
+def _quality_file(svc: Services, owner: str, job_id: str, name: str) -> Path:
+    job = svc.store.get_job(job_id, owner)
+    path = svc.artifacts.job_dir(job.id) / name
+    if path.is_file():
+        return path
+    if not job.state.finished:
+        raise ConflictError(f"the job is {job.state.value}; the report is written when it ends")
+    if job.state != JobState.SUCCEEDED:
+        raise GoneError(f"the job {job.state.value}: reports exist for succeeded jobs only")
+    if job.kind == JobKind.SAMPLE:
+        raise GoneError("no report: the dataset was deleted before this sampling job ran")
+    raise GoneError("the job's report was removed")
+
+
+def quality_report(svc: Services, owner: str, job_id: str) -> dict[str, Any]:
+    """The quality and privacy report of a succeeded job (versioned JSON document)."""
+    path = _quality_file(svc, owner, job_id, QUALITY_JSON)
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
+
+
+def quality_report_page(svc: Services, owner: str, job_id: str) -> Path:
+    """The path of a succeeded job's report as a self-contained HTML page."""
+    return _quality_file(svc, owner, job_id, QUALITY_HTML)
 
 
 def readiness(svc: Services) -> dict[str, bool]:

@@ -7,11 +7,11 @@ saved to (and loaded from) one integrity-checked model file that holds no traini
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,11 @@ class SynthesisResult:
     timings: dict[str, float]
     model: FittedModel
     output_path: Path | None = None
+    quality: QualityReport | None = None
 
+
+if TYPE_CHECKING:  # the report stack (scikit-learn) is imported only when a report is asked for
+    from evaluation.document import QualityReport
 
 COPY_DIGESTS_BLOB = "protection.row_digests"
 MAX_REDRAWS = 20
@@ -82,6 +86,7 @@ class FittedModel:
         self.synthesizer = synthesizer
         self.config = config
         self.training_rows = training_rows
+        self.default_rows = training_rows  # rows sampled when no count is asked for
         self.settings = settings
         self.copy_filter = copy_filter  # protection: training-row digests, None when off
         self.copies_removed = 0  # synthetic rows equal to a training row, drawn again
@@ -130,7 +135,7 @@ class FittedModel:
 
     def sample(self, num_rows: int | None = None, seed: int | None = None) -> pd.DataFrame:
         """Synthetic rows as a DataFrame of strings in the input's formats (None = missing)."""
-        n = self.training_rows if num_rows is None else num_rows
+        n = self.default_rows if num_rows is None else num_rows
         parts = [t.to_pandas() for t in self.sample_tables(n, seed)]
         if not parts:
             return pd.DataFrame(
@@ -146,9 +151,15 @@ class FittedModel:
         seed: int | None = None,
         options: OutputOptions | None = None,
         progress: ProgressCallback = ignore_progress,
+        head: list[pa.Table] | None = None,
+        head_rows: int = 50_000,
     ) -> Path:
-        """Stream synthetic rows to a file; memory holds one batch at a time."""
-        n = self.training_rows if num_rows is None else num_rows
+        """Stream synthetic rows to a file; memory holds one batch at a time.
+
+        With ``head`` given, the first ``head_rows`` rows written are also kept in it (the
+        report judges them).
+        """
+        n = self.default_rows if num_rows is None else num_rows
         opts = options or self.config.output
         fmt = resolve_format(self.pipeline.input_format, opts, path)
         writer = TableWriter(
@@ -163,6 +174,8 @@ class FittedModel:
         with writer:
             for table in self.sample_tables(n, seed):
                 writer.write(table)
+                if head is not None and done < head_rows:
+                    head.append(table.slice(0, head_rows - done))
                 done += table.num_rows
                 progress(Progress("sampling", done / max(n, 1), f"{done} of {n} rows"))
         return path
@@ -182,6 +195,7 @@ class FittedModel:
                 "pipeline": self.pipeline.to_json(),
                 "config": self.config.model_dump(mode="json", by_alias=True),
                 "training_rows": self.training_rows,
+                "default_rows": self.default_rows,
                 "copy_columns": copies.columns if copies is not None else None,
             },
             blobs,
@@ -197,7 +211,7 @@ class FittedModel:
         if digests is not None and meta.get("copy_columns") is not None:
             key = digest_key(settings.secret_key.encode())
             copies = CopyFilter.from_bytes(digests, meta["copy_columns"], key)
-        return cls(
+        model = cls(
             Pipeline.from_json(meta["pipeline"]),
             synth_cls.from_state(meta["synthesizer"], blobs),
             JobConfig.model_validate(meta["config"]),
@@ -205,6 +219,8 @@ class FittedModel:
             settings,
             copies,
         )
+        model.default_rows = int(meta.get("default_rows", meta["training_rows"]))
+        return model
 
 
 def load_input(
@@ -322,8 +338,14 @@ def synthesize(
     settings: Settings | None = None,
     progress: ProgressCallback = ignore_progress,
     keep_frame: bool = True,
+    report: Path | Sequence[Path] | None = None,
 ) -> SynthesisResult:
-    """Run the whole flow; returns the synthetic table, the report and per-stage timings."""
+    """Run the whole flow; returns the synthetic table, the report and per-stage timings.
+
+    With ``report`` (``.json`` and/or ``.html`` paths) a share of the rows (``report.holdout`` in
+    the configuration) is kept out of training, and the quality and privacy report judging
+    the synthetic rows against them is written there.
+    """
     cfg, stg = config or JobConfig(), settings or Settings()
     if cfg.num_rows is not None and cfg.num_rows > stg.limits.max_num_rows:
         from config.errors import ConfigError, FieldProblem
@@ -333,11 +355,46 @@ def synthesize(
             [FieldProblem("/num_rows", f"must be at most {stg.limits.max_num_rows}")],
         )
     timings = Timings()
-    model = fit_model(path, cfg, stg, progress, timings)
+    if report is None:
+        model = fit_model(path, cfg, stg, progress, timings)
+    else:
+        from jobs.reporting import split_holdout
+
+        validate_params(get_info(cfg.synthesizer.name).params_model, cfg.synthesizer.params)
+        with timings.stage("reading"):
+            table, fmt = load_input(path, cfg, stg)
+        split = split_holdout(len(table), cfg.report.holdout, cfg.seed)
+        train = table.iloc[split.train].reset_index(drop=True) if split.used else table
+        model = fit_frame(train, fmt, cfg, stg, progress, timings)
+        model.default_rows = len(table)
     frame = None
+    head: list[pa.Table] = []
     with timings.stage("sampling"):
         if output is not None:
-            model.sample_to_file(output, cfg.num_rows, progress=progress)
-        if keep_frame:
+            model.sample_to_file(output, cfg.num_rows, progress=progress, head=head)
+        if keep_frame or (report is not None and output is None):
             frame = model.sample(cfg.num_rows)
-    return SynthesisResult(frame, model.report, dict(timings.stages), model, output)
+    quality = None
+    if report is not None:
+        from jobs.reporting import build_report, strings_frame, write_report
+
+        with timings.stage("evaluating"):
+            synthetic = (
+                frame if output is None else strings_frame(head, model.pipeline.output_columns())
+            )
+            rows = model.default_rows if cfg.num_rows is None else cfg.num_rows
+            quality = build_report(
+                model.pipeline,
+                model.synthesizer.params.model_dump(mode="json"),
+                cfg,
+                table,
+                split,
+                synthetic,
+                rows,
+                model.copies_removed,
+            )
+            for target in [report] if isinstance(report, Path) else report:
+                write_report(quality, target)
+    return SynthesisResult(
+        frame if keep_frame else None, model.report, dict(timings.stages), model, output, quality
+    )

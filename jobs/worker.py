@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -29,8 +26,9 @@ from jobs.artifacts import ArtifactStore
 from jobs.errors import NotFoundError
 from jobs.models import JobKind, JobRecord, JobState
 from jobs.problems import problem_for
+from jobs.reporting import HoldoutSplit, build_report, split_holdout, strings_frame, write_report
 from jobs.store import SqlJobStore
-from jobs.synthesis import FittedModel, Timings, fit_frame, fit_model
+from jobs.synthesis import FittedModel, Timings, fit_frame, load_input
 from jobs.wakeup import notify_runners
 from preprocessing.formats import TableFormat
 from preprocessing.writers import TableWriter, resolve_format
@@ -44,13 +42,16 @@ UPLOAD_META = "upload.json"
 PARSED_TABLE = "parsed.parquet"  # the upload as strings, written once at upload
 MODEL_FILE = "model.cinnamon"
 REPORT_FILE = "preprocessing.json"
+QUALITY_JSON = "report.json"  # the quality and privacy report (versioned JSON)
+QUALITY_HTML = "report.html"  # the same as a self-contained page
+JUDGED_ROWS = 50_000  # synthetic rows kept for the report (it samples fewer still)
 RESULT_META = "result-meta.json"
 STRINGS = "strings.parquet"  # every value as written, for conversions on download
 
 # (start, end) of each stage on the job's overall progress bar
 FIT_PLAN = {"reading": (0.0, 0.02), "preprocessing": (0.02, 0.05), "fitting": (0.05, 0.9)}
-FIT_PLAN["sampling"] = (0.9, 1.0)
-SAMPLE_PLAN = {"loading": (0.0, 0.05), "sampling": (0.05, 1.0)}
+FIT_PLAN.update(sampling=(0.9, 0.97), evaluating=(0.97, 1.0))
+SAMPLE_PLAN = {"loading": (0.0, 0.05), "sampling": (0.05, 0.95), "evaluating": (0.95, 1.0)}
 
 
 class StoreProgress:
@@ -115,10 +116,14 @@ def write_results(
     seed: int,
     options: OutputOptions,
     progress: StoreProgress,
+    head: list[pa.Table] | None = None,
 ) -> tuple[str, int]:
-    """Sample into the primary result (input's conventions) and a canonical Parquet copy."""
+    """Sample into the primary result (input's conventions) and a canonical Parquet copy.
+
+    With ``head`` given, the first ``JUDGED_ROWS`` rows written are also kept in it.
+    """
     pipeline = model.pipeline
-    n = model.training_rows if num_rows is None else num_rows
+    n = model.default_rows if num_rows is None else num_rows
     primary = resolve_format(pipeline.input_format, options, Path("result"))
     columns, kinds = pipeline.output_columns(), pipeline.output_kinds()
     markers = pipeline.missing_markers()
@@ -136,6 +141,8 @@ def write_results(
         for table in model.sample_tables(n, seed):
             writer.write(table)
             strings.write_table(table.cast(schema))
+            if head is not None and done < JUDGED_ROWS:
+                head.append(table.slice(0, JUDGED_ROWS - done))
             done += table.num_rows
             progress(Progress("sampling", done / max(n, 1), f"{done} of {n} rows"))
     meta = {
@@ -180,28 +187,49 @@ def inference_options(config: JobConfig) -> dict[str, Any]:
     }
 
 
-def _fit_from_upload(
-    job: JobRecord,
-    config: JobConfig,
-    settings: Settings,
-    artifacts: ArtifactStore,
-    progress: StoreProgress,
-    t: Timings,
-) -> FittedModel:
-    assert job.dataset_id is not None
-    folder = artifacts.dataset_dir(job.dataset_id)
+def _upload_frame(
+    dataset_id: str, config: JobConfig, settings: Settings, artifacts: ArtifactStore
+) -> tuple[pd.DataFrame, TableFormat, DatasetSchema | None]:
+    """The uploaded table as strings, its format and the schema inferred at upload (or None)."""
+    folder = artifacts.dataset_dir(dataset_id)
     meta = json.loads((folder / UPLOAD_META).read_text(encoding="utf-8"))
     parsed = folder / PARSED_TABLE
     if not parsed.is_file():  # an upload from before the parsed copy existed
-        return fit_model(folder / meta["input_name"], config, settings, progress, t)
-    validate_params(get_info(config.synthesizer.name).params_model, config.synthesizer.params)
-    with t.stage("reading"):
-        frame = pq.read_table(parsed).to_pandas()
+        return (*load_input(folder / meta["input_name"], config, settings), None)
     inferred = None
     if meta.get("inferred_with") == inference_options(config):
         inferred = DatasetSchema.model_validate(meta["inferred"])
     fmt = TableFormat.model_validate(meta["format"])
-    return fit_frame(frame, fmt, config, settings, progress, t, inferred)
+    return pq.read_table(parsed).to_pandas(), fmt, inferred
+
+
+def _training_rows(frame: pd.DataFrame, split: HoldoutSplit) -> pd.DataFrame:
+    return frame.iloc[split.train].reset_index(drop=True) if split.used else frame
+
+
+def _write_quality_report(
+    model: FittedModel,
+    config: JobConfig,
+    frame: pd.DataFrame,
+    head: list[pa.Table],
+    rows: int,
+    job_id: str,
+    job_dir: Path,
+    artifacts: ArtifactStore,
+    progress: StoreProgress,
+) -> None:
+    """Judge the rows written against the holdout; write report.json and report.html."""
+    progress(Progress("evaluating", 0.0, "judging the synthetic rows against the holdout"))
+    split = split_holdout(len(frame), config.report.holdout, config.seed)
+    params = model.synthesizer.params.model_dump(mode="json")
+    synthetic = strings_frame(head, model.pipeline.output_columns())
+    report = build_report(
+        model.pipeline, params, config, frame, split, synthetic, rows, model.copies_removed, job_id
+    )
+    for name in (QUALITY_JSON, QUALITY_HTML):
+        with artifacts.atomic(job_dir / name) as tmp:
+            write_report(report, tmp)  # the suffix (.json or .html) is kept
+    progress(Progress("evaluating", 1.0, "report written"))
 
 
 def _run_fit(
@@ -211,18 +239,30 @@ def _run_fit(
     assert job.dataset_id is not None
     if not (artifacts.dataset_dir(job.dataset_id) / UPLOAD_META).is_file():
         raise NotFoundError("the job's dataset was deleted")
+    validate_params(get_info(config.synthesizer.name).params_model, config.synthesizer.params)
     job_dir = artifacts.job_dir(job.id, create=True)
     progress = StoreProgress(store, job.id, FIT_PLAN)
-    model = _fit_from_upload(job, config, settings, artifacts, progress, t)
+    with t.stage("reading"):
+        frame, fmt, inferred = _upload_frame(job.dataset_id, config, settings, artifacts)
+    # the holdout is split off before training and only ever used to judge by
+    split = split_holdout(len(frame), config.report.holdout, config.seed)
+    model = fit_frame(_training_rows(frame, split), fmt, config, settings, progress, t, inferred)
+    model.default_rows = len(frame)
     with t.stage("saving"):
         with artifacts.atomic(job_dir / MODEL_FILE) as tmp:
             model.save(tmp)
         with artifacts.atomic(job_dir / REPORT_FILE) as tmp:
             tmp.write_text(model.report.model_dump_json())
+    head: list[pa.Table] = []
     with t.stage("sampling"):
-        return write_results(
-            model, job_dir, artifacts, config.num_rows, config.seed, config.output, progress
+        name, rows = write_results(
+            model, job_dir, artifacts, config.num_rows, config.seed, config.output, progress, head
         )
+    with t.stage("evaluating"):
+        _write_quality_report(
+            model, config, frame, head, rows, job.id, job_dir, artifacts, progress
+        )
+    return name, rows
 
 
 def _run_sample(
@@ -235,10 +275,22 @@ def _run_sample(
         model = FittedModel.load(artifacts.job_dir(job.parent_job_id) / MODEL_FILE, settings)
     job_dir = artifacts.job_dir(job.id, create=True)
     options = OutputOptions.model_validate(job.config.get("output") or {})
+    head: list[pa.Table] = []
     with t.stage("sampling"):
-        return write_results(
-            model, job_dir, artifacts, job.config["num_rows"], job.config["seed"], options, progress
-        )
+        name, rows = write_results(
+            model, job_dir, artifacts, job.config["num_rows"], job.config["seed"], options,
+            progress, head,
+        )  # fmt: skip
+    # judged like its parent: the same training rows and holdout, while the dataset exists
+    parent = store.get_job(job.parent_job_id)
+    config = JobConfig.model_validate(parent.config["job"])
+    if parent.dataset_id and (artifacts.dataset_dir(parent.dataset_id) / UPLOAD_META).is_file():
+        with t.stage("evaluating"):
+            frame = _upload_frame(parent.dataset_id, config, settings, artifacts)[0]
+            _write_quality_report(
+                model, config, frame, head, rows, job.id, job_dir, artifacts, progress
+            )
+    return name, rows
 
 
 def run_job(job_id: str, settings: Settings) -> None:
@@ -277,45 +329,3 @@ def run_job(job_id: str, settings: Settings) -> None:
         timings=timings.stages,
     )
     notify_runners(settings.data_dir)  # a slot is free: the runner need not wait for its poll
-
-
-def _die_with_parent() -> None:
-    """Linux: get SIGKILL when the parent (the runner's fork server) goes away."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-def _address_space_bytes() -> int:
-    """What this process has mapped now (VmSize), 0 if unknown."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
-    """Entry point of a job's child process: apply the memory cap, then run the job.
-
-    The cap (RLIMIT_AS) is ``memory_mb`` on top of what the process maps at start, i.e. the
-    libraries the fork server preloaded, so that the setting means the job's own memory.
-    """
-    _die_with_parent()
-    settings = Settings.model_validate(settings_json)
-    if settings.job_nice:
-        os.nice(settings.job_nice)  # training yields the CPU to the web workers
-    if settings.threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(settings.threads)  # BLAS/OpenMP pools; torch is set by the model
-    if memory_mb:
-        import resource
-
-        limit = _address_space_bytes() + memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    run_job(job_id, settings)

@@ -15,7 +15,7 @@ from preprocessing.cleaning import split_missing
 from preprocessing.errors import NotFittedError, PreprocessingError
 from preprocessing.formats import TableFormat
 from preprocessing.report import ColumnReport, PreprocessingReport
-from preprocessing.steps.base import ColumnStep, ModelType
+from preprocessing.steps.base import AnalysisType, ColumnStep, ModelType
 from preprocessing.steps.discrete import CategoricalStep
 from preprocessing.steps.generated import ConstantStep, IdStep, TextStep
 from preprocessing.steps.numeric import NumericStep
@@ -147,6 +147,17 @@ class Pipeline:
     def output_columns(self) -> list[str]:
         """Names of the output columns, in order."""
         return [s.name for s in self.steps_]
+
+    def analysis_frame(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, AnalysisType]]:
+        """Judged columns of a string frame as numbers (dates: seconds) or labels, and types."""
+        self._check_fitted()
+        columns: dict[str, pd.Series] = {}
+        types: dict[str, AnalysisType] = {}
+        for step in self.steps_:
+            judged = step.analysis_values(frame[step.name])
+            if judged is not None:
+                types[step.name], columns[step.name] = judged
+        return pd.DataFrame(columns), types
 
     def altered_by_protection(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows of a string frame holding a value protection replaces or clips."""

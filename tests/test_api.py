@@ -216,6 +216,8 @@ def test_poll_etag_cancel_result_delete(client: FlaskClient, dataset_id: str) ->
     etag = client.get(url).headers["ETag"]
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     _problem(client.get(url + "/result"), 409)  # not finished
+    assert "when it ends" in _problem(client.get(url + "/report"), 409)["detail"]
+    _problem(client.get(url + "/report.html"), 409)
     assert client.post(url + "/cancel").json["state"] == "cancelled"
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 200  # changed
     _problem(client.post(url + "/cancel"), 409)  # already finished

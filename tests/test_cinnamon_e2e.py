@@ -117,6 +117,41 @@ def _wait_callback(session: str, timeout: float = 120) -> dict[str, tuple[str | 
     return Platform.received[session]
 
 
+REPORT_PARTS = {
+    "quality_report": ("quality_report.html", "text/html"),
+    "quality_report_data": ("quality_report_data.json", "application/json"),
+}
+
+
+def _check_report_parts(
+    url: str, parts: dict[str, tuple[str | None, str, bytes]], rows: int
+) -> None:
+    """The report files of the callback, and /report rendering the same report from them."""
+    for part, (filename, ctype) in REPORT_PARTS.items():
+        assert parts[part][:2] == (filename, ctype)
+    page, data = parts["quality_report"][2], json.loads(parts["quality_report_data"][2])
+    assert page.startswith(b"<!DOCTYPE html>") and b"<script" not in page
+    assert data["schema_version"] == "1" and data["rows"]["synthetic"] == rows
+    verdict = data["evaluation"]["privacy"]["verdict"]
+    assert f"Privacy verdict: {verdict}".encode() in page
+    # the platform forwards every extra file to /report, part name = file name stem
+    form, ctype = multipart(
+        {
+            "configuration": json.dumps(yaml.safe_load(_copula_config(rows))),
+            "quality_report": (REPORT_PARTS["quality_report"][0], page),
+            "quality_report_data": (
+                REPORT_PARTS["quality_report_data"][0],
+                parts["quality_report_data"][2],
+            ),
+        }
+    )
+    status, _, raw = request("POST", f"{url}/report", form, {"Content-Type": ctype})
+    doc = json.loads(raw)
+    assert status == 200, doc
+    assert f"Privacy verdict: {verdict}" in doc["configDescription"]
+    assert "<svg" in doc["configDescription"] and "DCR share" in doc["glossar"]
+
+
 def _check_against_config(csv: bytes, attrs: dict[str, Any], rows: int) -> None:
     from datetime import datetime
 
@@ -174,10 +209,13 @@ def test_full_flow_on_every_fixture(server: Server, platform: str, dataset: str)
     assert status == 202, body
     assert body["session_key"] == session and body["pid"]
     parts = _wait_callback(session)
-    assert set(parts) == {"session_key", "synthetic_data"}, parts.get("error_message")
+    assert set(parts) == {"session_key", "synthetic_data", *REPORT_PARTS}, parts.get(
+        "error_message"
+    )
     filename, ctype, csv = parts["synthetic_data"]
     assert (filename, ctype) == ("synthetic_data.csv", "text/csv")
     _check_against_config(csv, attrs, rows)
+    _check_report_parts(server.url, parts, rows)
     status, doc = call("GET", f"{server.url}/get_status/{session}")
     assert status == 200 and doc["session_key"] == session
     steps = {s["step"]: s for s in doc["status"]}
@@ -340,3 +378,13 @@ def test_protocol_metadata_endpoints(server: Server) -> None:
     status, _, raw = request("POST", f"{server.url}/report", form, {"Content-Type": ctype})
     doc = json.loads(raw)
     assert status == 200 and "<table>" in doc["configDescription"] and "<dl>" in doc["glossar"]
+    assert "Privacy verdict" not in doc["configDescription"]  # no report data was forwarded
+    form, ctype = multipart(
+        {
+            "configuration": json.dumps(yaml.safe_load(_copula_config(10))),
+            "quality_report_data": ("quality_report_data.json", b'{"schema_version": "9"}'),
+        }
+    )
+    status, _, raw = request("POST", f"{server.url}/report", form, {"Content-Type": ctype})
+    problem = json.loads(raw)
+    assert status == 422 and "/quality_report_data" in problem["error"], problem

@@ -113,8 +113,39 @@ def test_upload_train_poll_download_with_every_synthesizer(server: Server, datas
         )
         assert frame.shape == (60, 14)
     status, report = call("GET", f"{server.url}/api/v1/jobs/{job_id}/preprocessing")
-    assert status == 200 and report["rows"] == 500
+    assert status == 200 and report["rows"] == 400  # the training rows: 100 are held out
     assert "values" not in json.dumps(report)
+    for name, job_id in jobs.items():
+        _check_quality_report(server.url, job_id, name, synthetic=60)
+
+
+def _check_quality_report(url: str, job_id: str, synthesizer: str, synthetic: int) -> None:
+    """JSON and HTML report of a succeeded job on the credit sample (500 rows, 20% held out)."""
+    status, report = call("GET", f"{url}/api/v1/jobs/{job_id}/report")
+    assert status == 200 and report["schema_version"] == "1" and report["job_id"] == job_id
+    assert report["synthesizer"] == synthesizer
+    assert report["rows"] == {"input": 500, "training": 400, "holdout": 100, "synthetic": synthetic}
+    evaluation = report["evaluation"]
+    assert evaluation["holdout_used"] and evaluation["sizes"]["holdout"] == 100
+    assert 0 < evaluation["fidelity"]["overall"]["score"] <= 1
+    assert evaluation["privacy"]["verdict"] in ("ok", "caution", "at risk")
+    assert report["protection"]["k"] == 5 and report["protection"]["clip_extremes"]
+    status, headers, page = request("GET", f"{url}/api/v1/jobs/{job_id}/report.html")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert page.startswith(b"<!DOCTYPE html>") and b"<script" not in page
+
+
+def test_report_page_served_renders_in_chromium(server: Server, dataset: str) -> None:
+    from tests.browser import HeadlessChromium
+
+    job_id = _submit(server.url, {"dataset_id": dataset, "seed": 3})
+    assert wait_for(server.url, job_id, FINISHED)["state"] == "succeeded"
+    with HeadlessChromium() as browser:
+        page = browser.render(f"{server.url}/api/v1/jobs/{job_id}/report.html")
+    assert page.requests == [page.url] and page.console_errors == []
+    # 14 column distributions, the pair heatmap, the utility bars and the DCR histograms
+    assert len(page.figures) == 17 and page.hidden_figures == []
 
 
 def test_more_samples_from_a_fitted_model_same_seed_same_bytes(
@@ -131,6 +162,8 @@ def test_more_samples_from_a_fitted_model_same_seed_same_bytes(
         done = wait_for(server.url, job["id"], FINISHED)
         assert done["state"] == "succeeded" and "fitting" not in done["timings"]
         results.append(request("GET", f"{server.url}/api/v1/jobs/{job['id']}/result")[2])
+        # judged against the parent's holdout, like the parent
+        _check_quality_report(server.url, job["id"], "gaussian_copula", synthetic=1000)
     assert results[0] == results[1] and len(results[0].splitlines()) == 1001
 
 
@@ -149,6 +182,8 @@ def test_cancel_a_running_job_whichever_worker_answers(server: Server, dataset: 
         time.sleep(0.1)
     assert not _alive(pid)
     assert call("POST", f"{server.url}/api/v1/jobs/{job_id}/cancel")[0] == 409
+    status, problem = call("GET", f"{server.url}/api/v1/jobs/{job_id}/report")
+    assert status == 410 and "succeeded jobs only" in problem["detail"]
 
 
 def test_sigkilled_child_fails_its_job_and_others_go_on(server: Server, dataset: str) -> None:

@@ -17,6 +17,7 @@ from preprocessing.errors import NotFittedError
 from preprocessing.report import ColumnReport
 
 ModelType = Literal["numerical", "categorical"]
+AnalysisType = Literal["numerical", "datetime", "categorical"]
 MISSING_TOKEN = "\x00missing"
 PRESENT, ABSENT = "present", "missing"
 
@@ -96,6 +97,19 @@ class ColumnStep(ABC):
     def model_columns(self) -> dict[str, ModelType]:
         """Names and types of the columns this step hands to the synthesizer."""
         return {}
+
+    def analysis_values(self, raw: pd.Series) -> tuple[AnalysisType, pd.Series] | None:
+        """The column as the report judges it (numbers, seconds or labels), None if not judged.
+
+        Real and synthetic tables go through the same parsing, so they are compared on values,
+        not on spellings; identifiers and generated text are not judged.
+        """
+        self._check_fitted()
+        values, _, _ = split_missing(raw, self.markers, self.trim)
+        return self._analysis(self._match_pattern(values)[0].reset_index(drop=True))
+
+    def _analysis(self, values: pd.Series) -> tuple[AnalysisType, pd.Series] | None:
+        return None
 
     def altered_by_protection(self, raw: pd.Series) -> np.ndarray:
         """Rows whose value protection replaces or clips (such a value is never written)."""

@@ -9,7 +9,13 @@ import pandas as pd
 import pyarrow as pa
 
 from preprocessing.cleaning import unify_variants
-from preprocessing.steps.base import MISSING_TOKEN, ColumnStep, ModelType, calibrate_missing
+from preprocessing.steps.base import (
+    MISSING_TOKEN,
+    AnalysisType,
+    ColumnStep,
+    ModelType,
+    calibrate_missing,
+)
 
 POOLED_TOKEN = "\x00pooled"
 
@@ -96,6 +102,10 @@ class CategoricalStep(ColumnStep):
     def _unknown(self, values: pd.Series) -> pd.Series:
         """Present values of no kept level (rare or never seen)."""
         return values.notna() & ~values.isin(self.levels_) & ~values.isin(self.pooled_.keys())
+
+    def _analysis(self, values: pd.Series) -> tuple[AnalysisType, pd.Series]:
+        cleaned = self._clean(values)[0].astype(object)
+        return "categorical", cleaned.where(cleaned.notna(), None)
 
     def _altered(self, values: pd.Series) -> np.ndarray:
         if not self.rare_k:

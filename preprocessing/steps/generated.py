@@ -20,7 +20,7 @@ import rstr
 
 from config.patterns import full_matches
 from preprocessing.errors import PreprocessingError
-from preprocessing.steps.base import ColumnStep, format_integers, with_missing
+from preprocessing.steps.base import AnalysisType, ColumnStep, format_integers, with_missing
 
 _CLASSES = {"d": string.digits, "u": string.ascii_uppercase, "l": string.ascii_lowercase}
 _LOREM = [
@@ -92,6 +92,9 @@ class _HashedOriginals(ColumnStep):
 
     def _transform(self, values: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
         return {}
+
+    def _analysis(self, values: pd.Series) -> tuple[AnalysisType, pd.Series]:
+        return "categorical", values.astype(object).where(values.notna(), None)
 
     def _hash_state(self) -> dict[str, Any]:
         return {"salt": self.salt_, "hashes": sorted(self.hashes_)}

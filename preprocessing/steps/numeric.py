@@ -11,6 +11,7 @@ import pyarrow as pa
 from config.schema import ColumnKind
 from preprocessing.steps.base import (
     ABSENT,
+    AnalysisType,
     ColumnStep,
     ModelType,
     calibrate_missing,
@@ -130,6 +131,9 @@ class NumericStep(ColumnStep):
         if self.has_missing_:
             cols[self.model_name + "__na"] = missing_indicator(np.isnan(x))
         return cols
+
+    def _analysis(self, values: pd.Series) -> tuple[AnalysisType, pd.Series]:
+        return "numerical", pd.Series(self._parse(values)[0])
 
     def _altered(self, values: pd.Series) -> np.ndarray:
         if not self.clip_k:

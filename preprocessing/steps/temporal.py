@@ -14,6 +14,7 @@ from config.schema import ColumnKind
 from preprocessing.errors import PreprocessingError
 from preprocessing.steps.base import (
     ABSENT,
+    AnalysisType,
     ColumnStep,
     ModelType,
     calibrate_missing,
@@ -195,6 +196,10 @@ class TemporalStep(ColumnStep):
         if self.has_missing_:
             cols[self.model_name + "__na"] = missing_indicator(missing)
         return cols
+
+    def _analysis(self, values: pd.Series) -> tuple[AnalysisType, pd.Series]:
+        ns, _ = self._apply_bounds(self._parse(values)[0])
+        return "datetime", pd.Series(np.where(ns == NAT, np.nan, ns / 1e9))
 
     def _altered(self, values: pd.Series) -> np.ndarray:
         if not self.clip_k:

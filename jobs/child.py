@@ -1,0 +1,59 @@
+"""The entry point of a job's child process: limits first, then the job function.
+
+Kept apart from ``jobs.worker`` so that the runner, which only names this function, does not
+import the synthesis stack itself; the fork server has it preloaded for the children.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from config.settings import Settings
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent (the runner's fork server) goes away."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _address_space_bytes() -> int:
+    """What this process has mapped now (VmSize), 0 if unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
+    """Entry point of a job's child process: apply the memory cap, then run the job.
+
+    The cap (RLIMIT_AS) is ``memory_mb`` on top of what the process maps at start, i.e. the
+    libraries the fork server preloaded, so that the setting means the job's own memory.
+    """
+    _die_with_parent()
+    settings = Settings.model_validate(settings_json)
+    if settings.job_nice:
+        os.nice(settings.job_nice)  # training yields the CPU to the web workers
+    if settings.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(settings.threads)  # BLAS/OpenMP pools; torch is set by the model
+    if memory_mb:
+        import resource
+
+        limit = _address_space_bytes() + memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from jobs.worker import run_job  # preloaded by the fork server: no import cost here
+
+    run_job(job_id, settings)
