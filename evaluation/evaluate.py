@@ -68,13 +68,8 @@ def _encode(
 ) -> Tables:
     """Validate and encode the frames, sampling no more rows than some part needs."""
     validate(*frames, kinds)
-    synthetic_rows = max(
-        options.fidelity_rows,
-        options.match_query_rows,
-        options.dcr_query_rows,
-        options.utility_rows,
-    )
-    return encode(*frames, kinds, (options.match_reference_rows, synthetic_rows), seed)
+    sizes = (options.match_reference_rows, options.synthetic_rows_used())
+    return encode(*frames, kinds, sizes, seed)
 
 
 def _fidelity(

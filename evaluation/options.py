@@ -142,3 +142,9 @@ class EvaluationOptions(BaseModel):
     thresholds: VerdictThresholds = Field(
         default_factory=VerdictThresholds, description="privacy verdict thresholds"
     )
+
+    def synthetic_rows_used(self) -> int:
+        """The most synthetic rows any part reads: more need not be handed in (or parsed)."""
+        return max(
+            self.fidelity_rows, self.match_query_rows, self.dcr_query_rows, self.utility_rows
+        )

@@ -19,10 +19,13 @@ import pyarrow as pa
 from config.job import JobConfig
 from evaluation.document import ProtectionSummary, QualityReport, RowCounts
 from evaluation.evaluate import evaluate
+from evaluation.options import EvaluationOptions
 from preprocessing.pipeline import Pipeline
 
 MIN_HOLDOUT_ROWS = 10  # below this the holdout's scores are noise: train on everything
 MIN_TRAINING_ROWS = 2
+# synthetic rows the report reads (rows are drawn independently: the first ones are a sample)
+JUDGED_ROWS = EvaluationOptions().synthetic_rows_used()
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ def build_report(
     holdout = table.iloc[split.holdout].reset_index(drop=True) if split.used else None
     parts = [train, synthetic] + ([holdout] if holdout is not None else [])
     judged, kinds = judged_frames(pipeline, parts)
-    target = config.report.target if config.report.target in kinds else None
+    asked = config.report.target
+    target = asked if asked in kinds else None
     result = evaluate(
         judged[0],
         judged[2] if holdout is not None else None,
@@ -90,6 +94,12 @@ def build_report(
         seed=config.seed,
         rare_k=config.protection.k,
     )
+    if asked is not None and target is None:  # e.g. a column found constant: say so
+        choice = f"{asked!r} was asked for but is not judged (constant, id, text or excluded); "
+        utility = result.utility.model_copy(
+            update={"target_choice": choice + result.utility.target_choice}
+        )
+        result = result.model_copy(update={"utility": utility})
     assert pipeline.report_ is not None
     reports = pipeline.report_.column_reports
     protection = config.protection

@@ -22,7 +22,7 @@ from config.errors import ConfigError, FieldProblem
 from config.job import JobConfig, OutputOptions
 from config.loader import load_document
 from config.requests import JobRequest, SampleRequest
-from config.schema import DatasetSchema, merge_schema, parse_schema
+from config.schema import ColumnKind, DatasetSchema, merge_schema, parse_schema
 from config.settings import Settings
 from jobs.artifacts import ArtifactStore, new_id
 from jobs.callbacks import check_callback_url
@@ -267,6 +267,20 @@ def parse_job_request(data: object) -> JobRequest:
     return request
 
 
+def _check_target(target: str | None, schema: DatasetSchema) -> None:
+    """The report's utility target must be a column the report judges."""
+    if target is None:
+        return
+    spec = schema.columns.get(target)
+    if spec is None:
+        problem = "is not a column of the dataset"
+    elif spec.exclude or spec.kind in (ColumnKind.ID, ColumnKind.TEXT):
+        problem = "names a column the report does not judge (excluded, id or text)"
+    else:
+        return
+    raise ConfigError("invalid job", [FieldProblem("/report/target", problem)])
+
+
 def submit_job(
     svc: Services,
     owner: str,
@@ -297,7 +311,8 @@ def submit_job(
     if request.callback_url is not None:
         check_callback_url(request.callback_url, svc.settings)
     overrides = _combine(meta.get("overrides"), request.dataset_schema)
-    merge_schema(DatasetSchema.model_validate(dataset.schema), request.dataset_schema)
+    schema = merge_schema(DatasetSchema.model_validate(dataset.schema), request.dataset_schema)
+    _check_target(request.report.target, schema)
     config = JobConfig(
         synthesizer=request.synthesizer,
         num_rows=request.num_rows,

@@ -152,7 +152,7 @@ class FittedModel:
         options: OutputOptions | None = None,
         progress: ProgressCallback = ignore_progress,
         head: list[pa.Table] | None = None,
-        head_rows: int = 50_000,
+        head_rows: int = 10_000,
     ) -> Path:
         """Stream synthetic rows to a file; memory holds one batch at a time.
 
@@ -371,7 +371,11 @@ def synthesize(
     head: list[pa.Table] = []
     with timings.stage("sampling"):
         if output is not None:
-            model.sample_to_file(output, cfg.num_rows, progress=progress, head=head)
+            from jobs.reporting import JUDGED_ROWS
+
+            model.sample_to_file(
+                output, cfg.num_rows, progress=progress, head=head, head_rows=JUDGED_ROWS
+            )
         if keep_frame or (report is not None and output is None):
             frame = model.sample(cfg.num_rows)
     quality = None

@@ -26,7 +26,14 @@ from jobs.artifacts import ArtifactStore
 from jobs.errors import NotFoundError
 from jobs.models import JobKind, JobRecord, JobState
 from jobs.problems import problem_for
-from jobs.reporting import HoldoutSplit, build_report, split_holdout, strings_frame, write_report
+from jobs.reporting import (
+    JUDGED_ROWS,
+    HoldoutSplit,
+    build_report,
+    split_holdout,
+    strings_frame,
+    write_report,
+)
 from jobs.store import SqlJobStore
 from jobs.synthesis import FittedModel, Timings, fit_frame, load_input
 from jobs.wakeup import notify_runners
@@ -44,7 +51,6 @@ MODEL_FILE = "model.cinnamon"
 REPORT_FILE = "preprocessing.json"
 QUALITY_JSON = "report.json"  # the quality and privacy report (versioned JSON)
 QUALITY_HTML = "report.html"  # the same as a self-contained page
-JUDGED_ROWS = 50_000  # synthetic rows kept for the report (it samples fewer still)
 RESULT_META = "result-meta.json"
 STRINGS = "strings.parquet"  # every value as written, for conversions on download
 

@@ -1,7 +1,8 @@
 """Render an HTML page in headless Debian Chromium (driven by Playwright) and report on it.
 
-Used by the report tests: which requests the page made (only the page itself may be
-fetched; anything else is recorded and aborted), console and script errors, whether each
+Used by the report tests: which requests the page made (recorded where they would reach the
+network, after the page's Content-Security-Policy; only the page itself may be fetched,
+anything else is aborted), which the policy blocked, console and script errors, whether each
 figure's SVG is visible with a non-zero size, and an optional full-page screenshot.
 Playwright never downloads a browser here: it drives the system's ``/usr/bin/chromium``.
 """
@@ -58,6 +59,7 @@ class Rendering:
 
     url: str
     requests: list[str] = field(default_factory=list)
+    blocked_by_csp: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     figures: list[FigureBox] = field(default_factory=list)
     screenshot: Path | None = None
@@ -113,9 +115,9 @@ class HeadlessChromium:
         result = Rendering(url=url)
         context = self._browser.new_context(viewport={"width": width, "height": 900})
         try:
-            context.route("**/*", lambda route, request: _only_the_page(route, request, url))
+            context.route("**/*", lambda route, request: _only_the_page(route, request, result))
             page = context.new_page()
-            page.on("request", lambda request: result.requests.append(request.url))
+            page.on("requestfailed", lambda request: _note_blocked(request, result))
             page.on("console", lambda m: m.type == "error" and result.console_errors.append(m.text))
             page.on("pageerror", lambda error: result.console_errors.append(str(error)))
             page.goto(url, wait_until="load")
@@ -129,9 +131,16 @@ class HeadlessChromium:
         return result
 
 
-def _only_the_page(route: Route, request: Request, url: str) -> None:
-    """Let the page itself load; abort everything else (it is still recorded)."""
-    if request.url == url:
+def _only_the_page(route: Route, request: Request, result: Rendering) -> None:
+    """Record a request that would leave the browser; let only the page itself load."""
+    result.requests.append(request.url)
+    if request.url == result.url:
         route.continue_()
     else:
         route.abort()
+
+
+def _note_blocked(request: Request, result: Rendering) -> None:
+    """A request the page's Content-Security-Policy stopped before it was sent."""
+    if request.failure == "csp":
+        result.blocked_by_csp.append(request.url)

@@ -188,6 +188,9 @@ def test_job_validation_points_at_every_bad_field(client: FlaskClient, dataset_i
             {"dataset_id": dataset_id, "callback_url": "http://169.254.169.254/latest"},
             {"/callback_url"},
         ),
+        ({"dataset_id": dataset_id, "report": {"target": "Nope"}}, {"/report/target"}),
+        ({"dataset_id": dataset_id, "report": {"holdout": 0.9}}, {"/report/holdout"}),
+        ({"dataset_id": dataset_id, "protection": {"k": 1}}, {"/protection/k"}),
     ]
     for body, pointers in cases:
         problem = _problem(client.post("/api/v1/jobs", json=body), 422)

@@ -218,7 +218,7 @@ def test_page_renders_in_chromium_with_every_figure_visible(
     result = chromium.render(path, screenshot=shot)
     assert result.requests == [path.as_uri()] and not result.foreign_requests
     assert result.console_errors == []
-    assert len(result.figures) == 9 and result.hidden_figures == []
+    assert len(result.figures) == 8 and result.hidden_figures == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
@@ -229,7 +229,8 @@ def test_csp_stops_anything_slipped_into_the_page(
     extra = '<img src="https://example.invalid/pixel.png"><script>console.log(1)</script>'
     path.write_text(_full_page().replace("</main>", extra + "</main>"), encoding="utf-8")
     result = chromium.render(path)
-    assert not result.foreign_requests
+    assert result.requests == [path.as_uri()] and not result.foreign_requests
+    assert result.blocked_by_csp == ["https://example.invalid/pixel.png"]
     assert any("Content Security Policy" in e for e in result.console_errors)
 
 
