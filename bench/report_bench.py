@@ -10,10 +10,14 @@ JSON and HTML, exactly as a job does. Then, on the same synthetic rows and the s
 * **SDV protocol**: ``sdv.evaluation.evaluate_quality`` on the holdout and the output read
   back with ``pd.read_csv`` and SDV's own detected metadata (``../shared/docs/benchmarks.md``).
 
+``--service`` also runs each dataset as a real job through Gunicorn and its runner (upload,
+``POST /jobs``, long poll) and reads the job's own stage timings: there the job reads the
+upload parsed at upload time, so the report's share of the job is measured as users see it.
+
 Run from the repository root::
 
     .venv/bin/python bench/report_bench.py            # adult, credit_data, polls
-    .venv/bin/python bench/report_bench.py --only adult --synthesizer gaussian_copula
+    .venv/bin/python bench/report_bench.py --only adult --synthesizer gaussian_copula --service
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import time
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -93,17 +98,56 @@ def run_one(name: str, synthesizer: str, seed: int, folder: Path) -> dict[str, o
     }
 
 
+def service_job(url: str, name: str, synthesizer: str, seed: int) -> dict[str, object]:
+    """One job through the real HTTP API; its stage timings as the job row records them."""
+    from tests.server import call, upload, wait_for
+
+    dataset_id = upload(url, DATASETS / f"{name}.csv")
+    payload = {"dataset_id": dataset_id, "synthesizer": {"name": synthesizer}, "seed": seed}
+    status, job = call("POST", url + "/api/v1/jobs", payload)
+    assert status == 202, job
+    job = wait_for(url, job["id"], {"succeeded", "failed", "cancelled"}, timeout=3600)
+    assert job["state"] == "succeeded", job["error"]
+    status, report = call("GET", f"{url}/api/v1/jobs/{job['id']}/report")
+    assert status == 200
+    stages: dict[str, float] = job["timings"]
+    ran = datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])
+    return {
+        "ran_s": ran.total_seconds(),  # started -> finished, child start-up included
+        "job_s": sum(stages.values()),
+        "report_s": stages["evaluating"],
+        "share": stages["evaluating"] / sum(stages.values()),
+        "verdict": report["evaluation"]["privacy"]["verdict"],
+        "stages": {k: round(v, 2) for k, v in stages.items()},
+        "build_s": report["seconds"],
+        "parts": {k: round(v, 2) for k, v in report["evaluation"]["timings"].items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=NAMES, action="append")
     parser.add_argument("--synthesizer", default="gaussian_copula")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--service", action="store_true", help="also as a job via HTTP")
     args = parser.parse_args()
-    rows = []
+    rows, jobs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only or NAMES:
             rows.append(run_one(name, args.synthesizer, args.seed, Path(tmp)))
             print(rows[-1], flush=True)
+        if args.service:
+            from tests.server import Server
+
+            server = Server(Path(tmp) / "service", CINNAMON_LIMIT_MAX_BYTES="100000000").start()
+            try:
+                for name in args.only or NAMES:
+                    for run in (1, 2):  # the second job of a dataset: a warm runner
+                        job = service_job(server.url, name, args.synthesizer, args.seed)
+                        jobs.append({"name": f"{name} (job {run})", **job})
+                        print(jobs[-1], flush=True)
+            finally:
+                server.stop()
     print(
         f"\n{args.synthesizer}, seed {args.seed}: job wall time, report time and its share of "
         "the job's stages; fidelity of the report vs SDMetrics on the same rows\n"
@@ -122,6 +166,19 @@ def main() -> None:
             f"| {r['sdv_protocol']:.3f} | {r['ours'] - r['sdv_protocol']:+.3f} "
             f"| {r['verdict']} | {r['dcr_share']:.3f} |"
         )
+    if jobs:
+        print("\nThe same as jobs through the REST service (the job row's stage timings)\n")
+        print(
+            "| dataset | job ran s | report s | share of the run | job stages s "
+            "| share of the stages | verdict |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for j in jobs:
+            print(
+                f"| {j['name']} | {j['ran_s']:.2f} | {j['report_s']:.2f} "
+                f"| {100 * j['report_s'] / j['ran_s']:.0f}% | {j['job_s']:.2f} "
+                f"| {100 * j['share']:.0f}% | {j['verdict']} |"
+            )
 
 
 if __name__ == "__main__":

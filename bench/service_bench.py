@@ -2,8 +2,9 @@
 
 One run, same machine, same dataset and synthesizer:
 
-1. **Overhead**: ``jobs.synthesis.synthesize`` called in-process (read, fit, sample, write
-   CSV) versus the same through the HTTP API of a real Gunicorn with its runner (upload,
+1. **Overhead**: ``jobs.synthesis.synthesize`` called in-process (read, hold out 20%, fit,
+   sample, write CSV, write the quality report as JSON and HTML, as every job does)
+   versus the same through the HTTP API of a real Gunicorn with its runner (upload,
    submit, long-poll with ETag and ``?wait=``, download the CSV). Repeated ``--repeats`` times each;
    medians and the ratio are printed.
 2. **Polling**: while a CTGAN job trains, ``--pollers`` client processes poll ``GET /jobs/{id}``
@@ -37,8 +38,12 @@ def _library(dataset: Path, out: Path, synthesizer: str) -> float:
     from jobs.synthesis import synthesize
 
     config = JobConfig(synthesizer=SynthesizerSpec(name=synthesizer))
+    # the same work as a job: holdout, fit, sample, write, and the report as JSON and HTML
+    reports = [out.with_suffix(".report.json"), out.with_suffix(".report.html")]
     start = time.perf_counter()
-    synthesize(dataset, out, config, Settings(data_dir=out.parent), keep_frame=False)
+    synthesize(
+        dataset, out, config, Settings(data_dir=out.parent), keep_frame=False, report=reports
+    )
     return time.perf_counter() - start
 
 

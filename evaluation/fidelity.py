@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation import similarity
+import evaluation.similarity as similarity
 from evaluation.distributions import categorical_distribution, histogram_distribution
 from evaluation.frames import Encoded, Stream, Tables, generator, missing_mask, sample_rows
 from evaluation.model import (

@@ -2,7 +2,8 @@
 
 One code path for the job worker and the CLI: split off the holdout before training, then,
 once the synthetic rows exist, judge them against the holdout (``evaluation.evaluate``) and
-write the report as JSON (versioned schema) and as a self-contained HTML page.
+write the report as JSON (versioned schema) and as a self-contained HTML page. The scoring
+stack (scikit-learn, SciPy) is imported by ``build_report`` only; the runner preloads it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import pyarrow as pa
 
 from config.job import JobConfig
 from evaluation.document import ProtectionSummary, QualityReport, RowCounts
-from evaluation.evaluate import evaluate
 from evaluation.options import EvaluationOptions
 from preprocessing.pipeline import Pipeline
 
@@ -78,6 +78,8 @@ def build_report(
     job_id: str | None = None,
 ) -> QualityReport:
     """Judge ``synthetic`` (strings, possibly a sample of the rows written) against the table."""
+    from evaluation.scoring import evaluate  # scikit-learn and SciPy: only when judging
+
     started = time.perf_counter()
     train = table.iloc[split.train].reset_index(drop=True)
     holdout = table.iloc[split.holdout].reset_index(drop=True) if split.used else None

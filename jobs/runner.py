@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import socket
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 
 PRELOAD_OPTIONAL = ["synthesizers.sdv_backed", "synthesizers.ctgan", "synthesizers.tvae"]
+# the report's scoring and page: imported once by the fork server, not by every job
+PRELOAD_REPORT = ["evaluation.scoring", "evaluation.report_html"]
 
 
 @dataclass
@@ -69,13 +72,16 @@ class LocalRunner:
         self._ctx = multiprocessing.get_context("forkserver")
         # the fork server imports these once, so a job starts in milliseconds, not seconds;
         # modules of a missing optional extra are skipped by multiprocessing
-        self._ctx.set_forkserver_preload(["jobs.worker", *PRELOAD_OPTIONAL])
+        self._ctx.set_forkserver_preload(["jobs.worker", *PRELOAD_REPORT, *PRELOAD_OPTIONAL])
 
     # the loop -----------------------------------------------------------------------------
 
     def run(self, parent_pid: int | None = None) -> None:
         """Loop until ``stop()`` (or the parent process is gone)."""
         self.store.migrate()
+        # start the fork server now: it imports the preloaded modules (seconds) while the
+        # runner waits for work, not when the first job arrives
+        multiprocessing.forkserver.ensure_running()
         log.info("runner %s started: %d job slots", self.id, self.settings.concurrent_jobs)
         wake = WakeupListener(self.settings.data_dir, f"{os.getpid()}-{self.id[-8:]}")
         self._wake = wake

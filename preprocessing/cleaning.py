@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 _SPACES = re.compile(r"\s+")
@@ -20,8 +21,10 @@ def split_missing(
     """
     values = raw.astype(object)
     values = values.where(values.notna(), "")
-    if trim:
-        values = values.str.strip()
+    if trim:  # on the distinct values only: columns repeat their values, and strip is slow
+        codes, uniques = pd.factorize(values)
+        stripped = np.asarray(pd.Index(uniques, dtype=object).str.strip(), dtype=object)
+        values = pd.Series(stripped[codes], index=values.index, dtype=object)
     missing = values.isin(markers)
     marker = ""
     if missing.any():

@@ -155,3 +155,35 @@ def test_report_json_has_no_value_of_a_rare_level_or_exact_extreme(
     counts = frame["native_country"].value_counts()
     rare = set(counts[counts < 5].index)
     assert rare and not rare & set(json.dumps(raw).split('"'))
+
+
+def test_the_web_tier_does_not_load_the_scoring_stack(tmp_path: Path) -> None:
+    """Serving reports reads their files: scikit-learn, SciPy and torch stay in the jobs."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from app import create_app
+from config.settings import Settings
+import evaluation
+assert callable(evaluation.EvaluationOptions)
+client = create_app(Settings(data_dir={str(tmp_path)!r}, runner="none")).test_client()
+assert client.get('/api/v1/synthesizers').status_code == 200
+assert client.get('/api/v1/jobs/j0000000000000000000000000/report').status_code == 404
+print(sorted(m for m in ('sklearn', 'scipy', 'torch', 'evaluation.scoring') if m in sys.modules))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_the_lazy_package_exports_the_functions() -> None:
+    import evaluation
+    from evaluation.scoring import evaluate
+
+    assert evaluation.evaluate is evaluate  # the function, not a module of the same name
+    with pytest.raises(AttributeError):
+        _ = evaluation.no_such_name

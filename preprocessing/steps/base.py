@@ -105,8 +105,19 @@ class ColumnStep(ABC):
         not on spellings; identifiers and generated text are not judged.
         """
         self._check_fitted()
-        values, _, _ = split_missing(raw, self.markers, self.trim)
-        return self._analysis(self._match_pattern(values)[0].reset_index(drop=True))
+        # every step's analysis is value by value: judge each distinct spelling once
+        codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+        values, _, _ = split_missing(pd.Series(uniques, dtype=object), self.markers, self.trim)
+        judged = self._analysis(self._match_pattern(values)[0].reset_index(drop=True))
+        if judged is None:
+            return None
+        kind, distinct = judged
+        array = distinct.to_numpy()
+        if array.dtype.kind == "f":
+            full = np.append(array, np.nan)  # code -1 (a missing cell) picks the last entry
+        else:
+            full = np.append(array.astype(object), None)
+        return kind, pd.Series(full[codes])
 
     def _analysis(self, values: pd.Series) -> tuple[AnalysisType, pd.Series] | None:
         return None

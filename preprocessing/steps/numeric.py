@@ -26,10 +26,13 @@ from preprocessing.steps.base import (
 
 def parse_numbers(values: pd.Series, decimal: str) -> np.ndarray:
     """Strings to floats (NaN for missing or unparseable), honouring a decimal comma."""
-    text = values.astype(object)
+    # parsed once per distinct spelling: columns repeat values, and parsing text is slow
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object)
     if decimal == ",":
         text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").to_numpy(float)
+    parsed = np.append(pd.to_numeric(text, errors="coerce").to_numpy(float), np.nan)
+    return parsed[codes]  # the sentinel -1 (missing) picks the NaN appended last
 
 
 class NumericStep(ColumnStep):
