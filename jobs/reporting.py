@@ -61,9 +61,20 @@ def strings_frame(tables: list[pa.Table], columns: list[str]) -> pd.DataFrame:
 def judged_frames(
     pipeline: Pipeline, frames: list[pd.DataFrame]
 ) -> tuple[list[pd.DataFrame], dict[str, Any]]:
-    """Each string frame as the evaluation reads it (same parsing for real and synthetic)."""
-    judged = [pipeline.analysis_frame(f) for f in frames]
-    return [j[0] for j in judged], judged[0][1]
+    """Each string frame as the evaluation reads it (same parsing for real and synthetic).
+
+    The frames are judged together, in one pass per column: the work is per distinct value,
+    and real and synthetic rows share most of their values.
+    """
+    columns = pipeline.output_columns()
+    together = pd.concat([f[columns] for f in frames], ignore_index=True)
+    judged, kinds = pipeline.analysis_frame(together)
+    ends = np.cumsum([len(f) for f in frames])
+    parts = [
+        judged.iloc[end - len(f) : end].reset_index(drop=True)
+        for f, end in zip(frames, ends, strict=True)
+    ]
+    return parts, kinds
 
 
 def build_report(
