@@ -85,8 +85,8 @@ def _check_shape(frame: pd.DataFrame, limits: Limits) -> None:
         raise EmptyTableError("the table has no columns")
     if len(frame) == 0:
         raise EmptyTableError("the table has a header but no data rows")
-    for name in frame.columns:
-        longest = frame[name].str.len().max()
+    for name in frame.columns:  # lengths of the distinct values: columns repeat theirs
+        longest = pd.Series(frame[name].unique(), dtype=object).str.len().max()
         if longest is not None and longest > limits.max_field_chars:
             raise LimitExceededError("max_field_chars", limits.max_field_chars, column=name)
 
