@@ -40,7 +40,7 @@ def when_ready(server: Any) -> None:
     """Start the local runner beside the workers (unless ``CINNAMON_RUNNER=none``)."""
     import os
 
-    if Settings().runner != "local":
+    if Settings().runner not in ("local", "celery"):  # celery: the dispatcher
         return
     server.cinnamon_runner = subprocess.Popen(
         [sys.executable, "-m", "jobs.runner", "--parent-pid", str(os.getpid())]

@@ -52,8 +52,24 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the job store; default: SQLite in the data directory"
     )
-    runner: Literal["local", "none"] = Field(
-        "local", description="'local': the server starts a runner; 'none': run one separately"
+    runner: Literal["local", "celery", "none"] = Field(
+        "local",
+        description="'local': the server starts a runner with a process pool; 'celery': jobs "
+        "go to Celery workers through the broker (the server starts a dispatcher); 'none': "
+        "run a runner separately",
+    )
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker URL for runner=celery, e.g. redis://:password@redis:6379/0",
+    )
+    celery_queue: str = Field(
+        "cinnamon-jobs", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Celery queue of jobs"
+    )
+    redispatch_s: float = Field(
+        300.0,
+        gt=0,
+        description="runner=celery: a job still queued this long after it was handed to the "
+        "broker is handed over again (a lost message; duplicates are dropped by the lease)",
     )
     max_concurrent_jobs: int = Field(0, ge=0, description="jobs run at once; 0 = cores")
     max_queued_jobs: int = Field(100, ge=1, description="queued jobs before 429")

@@ -146,7 +146,7 @@ def cancel(svc: Services, owner: str, session_key: str) -> JobRecord:
     job = job_for_session(svc, owner, session_key)
     if job.state.finished:
         return job
-    return svc.store.request_cancel(job.id, owner)
+    return service.cancel_job(svc, owner, job.id)
 
 
 def _fmt(seconds: float | None) -> str:

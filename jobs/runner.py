@@ -59,6 +59,8 @@ def _death_reason(exitcode: int | None, memory_mb: int) -> str:
 class LocalRunner:
     """Runs queued jobs in child processes, at most ``settings.concurrent_jobs`` at once."""
 
+    starts_children = True
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = SqlJobStore(settings.store_url)
@@ -81,8 +83,9 @@ class LocalRunner:
         self.store.migrate()
         # start the fork server now: it imports the preloaded modules (seconds) while the
         # runner waits for work, not when the first job arrives
-        multiprocessing.forkserver.ensure_running()
-        log.info("runner %s started: %d job slots", self.id, self.settings.concurrent_jobs)
+        if self.starts_children:
+            multiprocessing.forkserver.ensure_running()
+        log.info("%s %s started", type(self).__name__, self.id)
         wake = WakeupListener(self.settings.data_dir, f"{os.getpid()}-{self.id[-8:]}")
         self._wake = wake
         try:
@@ -109,24 +112,41 @@ class LocalRunner:
     def tick(self) -> None:
         """One round: reap, cancel, time out, heartbeat, recover, claim, notify, clean up."""
         now = time.monotonic()
+        self.supervise(now)
+        if now - self._last_recovery >= min(self.settings.lease_s / 2, 10):
+            for job_id, state in self.store.recover_expired(self.settings.max_attempts):
+                log.warning("job %s lost its lease: now %s", job_id, state.value)
+            self._last_recovery = now
+        self.take_work()
+        self._callbacks()
+        if self.settings.retention_hours and now - self._last_cleanup >= 600:
+            self._cleanup()
+            self._last_cleanup = now
+
+    def supervise(self, now: float) -> None:
+        """Reap finished children, kill cancelled and timed-out ones, renew the leases."""
         self._reap()
         self._cancel_and_timeout(now)
         if now - self._last_heartbeat >= self.settings.lease_s / 3:
             self.store.heartbeat(self.id, list(self.children), self.settings.lease_s)
             self._last_heartbeat = now
-        if now - self._last_recovery >= min(self.settings.lease_s / 2, 10):
-            for job_id, state in self.store.recover_expired(self.settings.max_attempts):
-                log.warning("job %s lost its lease: now %s", job_id, state.value)
-            self._last_recovery = now
+
+    def take_work(self) -> None:
+        """Claim queued jobs while a slot is free and start each in a child."""
         while len(self.children) < self.settings.concurrent_jobs and not self.stopping.is_set():
             job = self.store.claim_next(self.id, self.settings.lease_s)
             if job is None:
                 break
             self._start(job.id)
-        self._callbacks()
-        if self.settings.retention_hours and now - self._last_cleanup >= 600:
-            self._cleanup()
-            self._last_cleanup = now
+
+    def run_claimed(self, job_id: str) -> None:
+        """Run one job already claimed by this runner to its end (a Celery task's body)."""
+        self._last_heartbeat = time.monotonic()  # the claim has just set the lease
+        self._start(job_id)
+        while self.children:
+            self.supervise(time.monotonic())
+            if self.children:
+                time.sleep(min(self.settings.runner_poll_s, 0.5))
 
     # children -----------------------------------------------------------------------------
 
@@ -239,13 +259,36 @@ class LocalRunner:
             self.artifacts.remove_dataset(dataset.id)
 
 
+class CeleryDispatcher(LocalRunner):
+    """runner=celery, beside the web tier: hands queued jobs to the broker, runs none itself.
+
+    It does what does not belong to any one worker: re-queues (or fails) jobs whose worker
+    was lost once their lease expires, hands every queued job to the broker that was never
+    handed over (the broker was down at submit) or was handed over ``redispatch_s`` ago and
+    is still queued (a lost message), sends callbacks and removes expired jobs. Its
+    heartbeat tells ``/ready`` that jobs are being looked after.
+    """
+
+    starts_children = False
+
+    def take_work(self) -> None:
+        from jobs.celery_app import publish
+
+        due = self.store.undispatched(self.settings.redispatch_s)
+        if due:
+            self.store.mark_dispatched(publish(self.settings, due))
+
+
 def _problem(detail: str) -> dict[str, object]:
     return {"type": "about:blank", "title": "Job failed", "status": 500, "detail": detail}
 
 
 def serve_runner(settings: Settings, parent_pid: int | None = None) -> None:
-    """Run a runner in this process until SIGTERM/SIGINT (or the parent process is gone)."""
-    runner = LocalRunner(settings)
+    """Run a runner in this process until SIGTERM/SIGINT (or the parent process is gone).
+
+    With ``runner=celery`` this is the dispatcher: the jobs run on the Celery workers.
+    """
+    runner = CeleryDispatcher(settings) if settings.runner == "celery" else LocalRunner(settings)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
     runner.run(parent_pid)

@@ -342,7 +342,7 @@ def submit_job(
         callback_url=request.callback_url,
     )
     job, created = svc.store.add_job(record, idempotency)
-    notify_runners(svc.settings.data_dir)
+    announce_job(svc, job.id)
     return job, created
 
 
@@ -378,7 +378,7 @@ def submit_samples(
         callback_url=request.callback_url,
     )
     job, created = svc.store.add_job(record, idempotency)
-    notify_runners(svc.settings.data_dir)
+    announce_job(svc, job.id)
     return job, created
 
 
@@ -423,8 +423,27 @@ def list_jobs(
 
 
 def cancel_job(svc: Services, owner: str, job_id: str) -> JobRecord:
-    """Cancel: a queued job at once, a running one by its runner (409 when finished)."""
-    return svc.store.request_cancel(job_id, owner)
+    """Cancel: a queued job at once, a running one by its runner (409 when finished).
+
+    With Celery, a queued job's message is also revoked; a running job is stopped by the
+    worker that runs it, which sees the flag in the store within a poll.
+    """
+    job = svc.store.request_cancel(job_id, owner)
+    if svc.settings.runner == "celery" and job.state == JobState.CANCELLED:
+        from jobs.celery_app import revoke
+
+        revoke(svc.settings, job_id)
+    return job
+
+
+def announce_job(svc: Services, job_id: str) -> None:
+    """Tell whoever runs jobs that one was queued: wake the local runners, or publish it."""
+    if svc.settings.runner != "celery":
+        notify_runners(svc.settings.data_dir)
+        return
+    from jobs.celery_app import publish  # the broker client only where Celery is used
+
+    svc.store.mark_dispatched(publish(svc.settings, [job_id]))
 
 
 def delete_job(svc: Services, owner: str, job_id: str) -> None:
@@ -535,7 +554,21 @@ def readiness(svc: Services) -> dict[str, bool]:
         runner_ok = svc.store.runner_alive(3 * svc.settings.lease_s)
     except Exception:  # any store failure means not ready
         store_ok = runner_ok = False
-    return {"store": store_ok, "storage": svc.artifacts.writable(), "runner": runner_ok}
+    checks = {"store": store_ok, "storage": svc.artifacts.writable(), "runner": runner_ok}
+    if svc.settings.runner == "celery":
+        checks["broker"] = _broker_reachable(svc.settings)
+    return checks
+
+
+def _broker_reachable(settings: Settings) -> bool:
+    from jobs.celery_app import publisher
+
+    try:
+        with publisher(settings).connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception:  # any broker failure means not ready
+        return False
+    return True
 
 
 def remove_tmp(svc: Services) -> None:

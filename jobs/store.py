@@ -18,7 +18,17 @@ from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
@@ -33,6 +43,7 @@ from jobs.models import FINISHED, DatasetRecord, JobKind, JobRecord, JobState, c
 
 _JOB_FIELDS = {f.name for f in fields(JobRecord)}
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x43494E4E  # PostgreSQL advisory lock held while migrating ("CINN")
 
 
 class JobStore(Protocol):
@@ -123,6 +134,8 @@ class SqlJobStore:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         with self._tx() as conn:
+            if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE serialises already
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
@@ -297,6 +310,60 @@ class SqlJobStore:
                     return _job(conn.execute(select(t).where(t.c.id == job_id)).one())
         return None
 
+    def claim_job(self, job_id: str, runner_id: str, lease_s: float) -> JobRecord | None:
+        """Take one given job if it is queued (a task queue delivered it); else None.
+
+        None means someone else has it, it ended, or it was cancelled or deleted: a
+        duplicate or late delivery, to be dropped.
+        """
+        t = tables.jobs
+        now = time.time()
+        with self._tx() as conn:
+            claimed = conn.execute(
+                update(t)
+                .where(t.c.id == job_id, t.c.state == "queued")
+                .values(
+                    state="running",
+                    lease_owner=runner_id,
+                    lease_expires_at=now + lease_s,
+                    attempts=t.c.attempts + 1,
+                    started_at=now,
+                    stage="starting",
+                    fraction=0.0,
+                    message="",
+                    error=None,
+                    version=t.c.version + 1,
+                    updated_at=now,
+                )
+            ).rowcount
+            if not claimed:
+                return None
+            return _job(conn.execute(select(t).where(t.c.id == job_id)).one())
+
+    def undispatched(self, older_than_s: float, limit: int = 500) -> list[str]:
+        """Queued jobs never handed to the task queue, or handed over longer ago than that."""
+        t = tables.jobs
+        before = time.time() - older_than_s
+        with self._tx(write=False) as conn:
+            query = (
+                select(t.c.id)
+                .where(t.c.state == "queued")
+                .where((t.c.dispatched_at.is_(None)) | (t.c.dispatched_at < before))
+                .order_by(t.c.seq)
+                .limit(limit)
+            )
+            return list(conn.execute(query).scalars())
+
+    def mark_dispatched(self, job_ids: Sequence[str]) -> None:
+        """Record that these jobs were just handed to the task queue (no version change)."""
+        if not job_ids:
+            return
+        t = tables.jobs
+        with self._tx() as conn:
+            conn.execute(
+                update(t).where(t.c.id.in_(list(job_ids))).values(dispatched_at=time.time())
+            )
+
     def heartbeat(self, runner_id: str, job_ids: Sequence[str], lease_s: float) -> None:
         """Record that the runner is alive and renew the leases of the jobs it holds."""
         t, r = tables.jobs, tables.runners
@@ -428,6 +495,7 @@ class SqlJobStore:
                 else:
                     new = JobState.QUEUED
                     values = {"stage": None, "fraction": 0.0, "message": "re-queued: lease expired"}
+                    values["dispatched_at"] = None  # a task queue gets it again at once
                 conn.execute(
                     update(t)
                     .where(t.c.id == row.id, t.c.state == "running")

@@ -66,6 +66,7 @@ jobs = Table(
     Column("result_file", String(64)),
     Column("result_rows", BigInteger),
     Column("callback_state", String(16)),
+    Column("dispatched_at", Float),  # last handed to the task queue (Celery runner)
     Index("ix_jobs_state_seq", "state", "seq"),
     Index("ix_jobs_owner_seq", "owner", "seq"),
 )

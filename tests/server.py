@@ -44,6 +44,12 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"gunicorn-{self.port}.log"
 
+    @property
+    def store_url(self) -> str:
+        """The job store this server uses (as the settings derive it)."""
+        configured = self.env.get("CINNAMON_DATABASE_URL")
+        return configured or f"sqlite:///{(self.data_dir / 'jobs.sqlite3').resolve()}"
+
     def start(self, wait_ready: bool = True) -> Server:
         """Start and wait until ``/api/v1/ready`` says yes (runner included)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)

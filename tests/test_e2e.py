@@ -16,7 +16,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from sqlalchemy import create_engine, select
 
+from jobs import tables
+from tests.celery_stack import CeleryStack
 from tests.conftest import SAMPLES
 from tests.server import Server, call, multipart, request, upload, wait_for
 
@@ -29,22 +32,33 @@ TINY = {
     "copulagan": {"epochs": 2, "batch_size": 100, "generator_dim": [32], "discriminator_dim": [32]},
 }
 LONG_CTGAN = {"name": "ctgan", "params": {"epochs": 5000, "batch_size": 100}}
+Service = Server | CeleryStack  # the local runner, or Celery workers on PostgreSQL and Redis
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(
-        tmp_path_factory.mktemp("e2e") / "data",
-        CINNAMON_MAX_CONCURRENT_JOBS="2",
-        CINNAMON_LIMIT_MAX_BYTES="300000",
-        CINNAMON_MAX_QUEUED_JOBS="40",
-    ).start()
+@pytest.fixture(scope="module", params=["local", "celery"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """The same service with the local runner, and scaled out: Celery, PostgreSQL, Redis."""
+    limits = {
+        "CINNAMON_MAX_CONCURRENT_JOBS": "2",
+        "CINNAMON_LIMIT_MAX_BYTES": "300000",
+        "CINNAMON_MAX_QUEUED_JOBS": "40",
+    }
+    folder = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    srv: Service
+    if request.param == "local":
+        srv = Server(folder / "data", **limits)
+    else:
+        redis = request.getfixturevalue("redis_server")
+        srv = CeleryStack(folder, redis, request.getfixturevalue("postgres"), workers=2, **limits)
+    srv.start()
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="module")
-def dataset(server: Server) -> str:
+def dataset(server: Service) -> str:
     return upload(server.url, CREDIT)
 
 
@@ -54,17 +68,21 @@ def _submit(url: str, payload: dict[str, Any]) -> str:
     return str(body["id"])
 
 
-def _worker_pid(data_dir: Path, job_id: str, timeout: float = 60) -> int:
-    """The pid of a job's child process, read from the real SQLite job store."""
+def _worker_pid(server: Service, job_id: str, timeout: float = 60) -> int:
+    """The pid of a job's child process, read from the real job store (SQLite or PostgreSQL)."""
+    engine = create_engine(server.store_url)
+    jobs = tables.jobs
+    query = select(jobs.c.worker_pid, jobs.c.stage).where(jobs.c.id == job_id)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with sqlite3.connect(data_dir / "jobs.sqlite3", timeout=30) as db:
-            row = db.execute(
-                "SELECT worker_pid, stage FROM jobs WHERE id = ?", (job_id,)
-            ).fetchone()
-        if row and row[0] and row[1] == "fitting":
-            return int(row[0])
-        time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                row = conn.execute(query).first()
+            if row and row.worker_pid and row.stage == "fitting":
+                return int(row.worker_pid)
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
     raise AssertionError("the job never started fitting")
 
 
@@ -79,7 +97,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_upload_train_poll_download_with_every_synthesizer(server: Server, dataset: str) -> None:
+def test_upload_train_poll_download_with_every_synthesizer(server: Service, dataset: str) -> None:
     header = CREDIT.read_text().splitlines()[0]
     jobs = {
         name: _submit(
@@ -136,7 +154,7 @@ def _check_quality_report(url: str, job_id: str, synthesizer: str, synthetic: in
     assert page.startswith(b"<!DOCTYPE html>") and b"<script" not in page
 
 
-def test_report_page_served_renders_in_chromium(server: Server, dataset: str) -> None:
+def test_report_page_served_renders_in_chromium(server: Service, dataset: str) -> None:
     from tests.browser import HeadlessChromium
 
     job_id = _submit(server.url, {"dataset_id": dataset, "seed": 3})
@@ -167,9 +185,9 @@ def test_more_samples_from_a_fitted_model_same_seed_same_bytes(
     assert results[0] == results[1] and len(results[0].splitlines()) == 1001
 
 
-def test_cancel_a_running_job_whichever_worker_answers(server: Server, dataset: str) -> None:
+def test_cancel_a_running_job_whichever_worker_answers(server: Service, dataset: str) -> None:
     job_id = _submit(server.url, {"dataset_id": dataset, "synthesizer": LONG_CTGAN})
-    pid = _worker_pid(server.data_dir, job_id)
+    pid = _worker_pid(server, job_id)
     for _ in range(3):  # two web workers: the cancel may land on either
         status, body = call("POST", f"{server.url}/api/v1/jobs/{job_id}/cancel")
         if status == 409:
@@ -186,9 +204,9 @@ def test_cancel_a_running_job_whichever_worker_answers(server: Server, dataset: 
     assert status == 410 and "succeeded jobs only" in problem["detail"]
 
 
-def test_sigkilled_child_fails_its_job_and_others_go_on(server: Server, dataset: str) -> None:
+def test_sigkilled_child_fails_its_job_and_others_go_on(server: Service, dataset: str) -> None:
     victim = _submit(server.url, {"dataset_id": dataset, "synthesizer": LONG_CTGAN})
-    pid = _worker_pid(server.data_dir, victim)
+    pid = _worker_pid(server, victim)
     other = _submit(server.url, {"dataset_id": dataset, "num_rows": 20})
     os.kill(pid, signal.SIGKILL)
     job = wait_for(server.url, victim, FINISHED, timeout=30)
@@ -198,7 +216,7 @@ def test_sigkilled_child_fails_its_job_and_others_go_on(server: Server, dataset:
     assert call("GET", f"{server.url}/api/v1/ready")[0] == 200  # runner still alive
 
 
-def test_sixteen_concurrent_clients_no_5xx(server: Server, dataset: str) -> None:
+def test_sixteen_concurrent_clients_no_5xx(server: Service, dataset: str) -> None:
     statuses: list[int] = []
     finals: list[str] = []
     lock = threading.Lock()
@@ -232,7 +250,7 @@ def test_sixteen_concurrent_clients_no_5xx(server: Server, dataset: str) -> None
     assert "database is locked" not in log
 
 
-def test_upload_over_the_limit_with_and_without_content_length(server: Server) -> None:
+def test_upload_over_the_limit_with_and_without_content_length(server: Service) -> None:
     big = b"a,b\n" + b"1234567,7654321\n" * 40_000  # 640 kB > 300 kB
     body, ctype = multipart({"file": ("big.csv", big)})
     status, headers, _ = request(
@@ -264,7 +282,7 @@ def test_server_killed_mid_job_then_restarted_recovers_the_job(
         job_id = _submit(
             srv.url, {"dataset_id": dataset, "synthesizer": {"name": "ctgan", "params": params}}
         )
-        pid = _worker_pid(srv.data_dir, job_id)
+        pid = _worker_pid(srv, job_id)
         srv.kill()  # master, web worker, runner: all at once
         deadline = time.monotonic() + 10
         while _alive(pid) and time.monotonic() < deadline:
@@ -286,7 +304,7 @@ def test_sigterm_requeues_running_job_and_restart_finishes_it(tmp_path: Path) ->
         job_id = _submit(
             srv.url, {"dataset_id": dataset, "synthesizer": {"name": "ctgan", "params": params}}
         )
-        _worker_pid(srv.data_dir, job_id)
+        _worker_pid(srv, job_id)
         # an upload in flight when SIGTERM arrives is drained, not cut off
         body, ctype = multipart({"file": ("credit.csv", CREDIT.read_bytes())})
         conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,21 @@ from jobs.models import JobKind, JobRecord, JobState, check_transition
 from jobs.store import SqlJobStore
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqlJobStore:
-    s = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJobStore]:
+    """The same store code on a real SQLite file and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    else:
+        postgres = request.getfixturevalue("postgres")
+        postgres.reset()
+        url = postgres.url
+    s = SqlJobStore(url)
     s.migrate()
-    return s
+    try:
+        yield s
+    finally:
+        s.dispose()
 
 
 def _job(owner: str = "", state: JobState = JobState.QUEUED) -> JobRecord:
@@ -48,15 +59,25 @@ def test_state_machine_rejects_illegal_moves() -> None:
         check_transition(JobState.QUEUED, JobState.SUCCEEDED)
 
 
-def test_migrate_twice_and_concurrently(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrate_twice_and_concurrently(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    if backend == "postgresql":
+        postgres = request.getfixturevalue("postgres")
+        postgres.reset()
+        url = postgres.url
     errors: list[BaseException] = []
 
     def migrate() -> None:
+        store = SqlJobStore(url)
         try:
-            SqlJobStore(url).migrate()
+            store.migrate()
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            store.dispose()
 
     threads = [threading.Thread(target=migrate) for _ in range(4)]
     for t in threads:
@@ -64,7 +85,10 @@ def test_migrate_twice_and_concurrently(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    SqlJobStore(url).migrate()
+    again = SqlJobStore(url)
+    again.migrate()
+    assert again.count_jobs([JobState.QUEUED]) == 0
+    again.dispose()
 
 
 def test_claims_are_exclusive_under_concurrency(store: SqlJobStore) -> None:
@@ -74,9 +98,12 @@ def test_claims_are_exclusive_under_concurrency(store: SqlJobStore) -> None:
 
     def claim(runner: str) -> None:
         other = SqlJobStore(store.url)  # own engine, like another process
-        while (job := other.claim_next(runner, 30)) is not None:
-            with lock:
-                claimed.append(job.id)
+        try:
+            while (job := other.claim_next(runner, 30)) is not None:
+                with lock:
+                    claimed.append(job.id)
+        finally:
+            other.dispose()
 
     threads = [threading.Thread(target=claim, args=(f"r{i}",)) for i in range(6)]
     for t in threads:
