@@ -24,6 +24,7 @@ import functools
 import logging
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from config.settings import Settings
 from jobs.artifacts import is_valid_id
@@ -123,6 +124,15 @@ def _run_job(task: object, job_id: object) -> str:
     log.info("job %s claimed by %s", job_id, runner.id)
     runner.run_claimed(job_id)
     return "ran"
+
+
+@worker_ready.connect
+def _start_fork_server(**_: object) -> None:
+    """At worker start: the fork server imports the job modules now, not at the first job."""
+    import multiprocessing.forkserver
+
+    _worker_runner()  # sets the fork server's preloaded modules
+    multiprocessing.forkserver.ensure_running()
 
 
 def _worker_app() -> Celery | None:
