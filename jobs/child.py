@@ -6,6 +6,7 @@ import the synthesis stack itself; the fork server has it preloaded for the chil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -22,6 +23,25 @@ def _die_with_parent() -> None:
 
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _release_fork_server() -> None:
+    """Drop this process's hold on the fork server, so that it dies with the runner.
+
+    The fork server stays up while any process holds its "alive" pipe, and it hands that pipe
+    to every child it forks. A job's child holding it would keep the fork server (its parent)
+    alive after the runner or Celery worker died, so the parent-death signal would never
+    come and the orphaned job would go on beside its retry. Closed here, the runner is the
+    last holder: when it dies the fork server exits and the job gets SIGKILL.
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None
 
 
 def _address_space_bytes() -> int:
@@ -42,6 +62,7 @@ def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> No
     libraries the fork server preloaded, so that the setting means the job's own memory.
     """
     _die_with_parent()
+    _release_fork_server()
     settings = Settings.model_validate(settings_json)
     if settings.job_nice:
         os.nice(settings.job_nice)  # training yields the CPU to the web workers

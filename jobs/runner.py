@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.forkserver
 import os
 import signal
@@ -145,8 +146,9 @@ class LocalRunner:
         self._start(job_id)
         while self.children:
             self.supervise(time.monotonic())
-            if self.children:
-                time.sleep(min(self.settings.runner_poll_s, 0.5))
+            if self.children:  # back at once when the child ends, else after a poll interval
+                sentinels = [c.process.sentinel for c in self.children.values()]
+                multiprocessing.connection.wait(sentinels, min(self.settings.runner_poll_s, 0.5))
 
     # children -----------------------------------------------------------------------------
 

@@ -52,11 +52,14 @@ class CeleryWorker:
             time.sleep(0.2)
         raise RuntimeError(f"worker {self.name} did not start: {self.log.read_text()[-2000:]}")
 
-    def kill(self) -> None:
-        """SIGKILL the worker's whole process group (the worker and its job's children)."""
+    def kill(self, group: bool = True) -> None:
+        """SIGKILL the worker's whole process group, or (``group=False``) the worker alone."""
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                if group:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                else:
+                    os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
 
     def stop(self) -> None:

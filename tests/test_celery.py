@@ -98,7 +98,10 @@ def test_worker_sigkilled_mid_job_the_other_worker_finishes_it(stack: CeleryStac
     assert status == 202, job
     first = _wait_fitting(stack, job["id"])
     victim = _worker_of(stack, first.lease_owner)
-    stack.workers[victim].kill()  # the worker, its fork server and the job's process
+    stack.workers[victim].kill(group=False)  # the worker process alone, mid-job
+    deadline = time.monotonic() + 10  # its fork server sees it gone, the job's process too
+    while _alive(first.worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not _alive(first.worker_pid), "the job's process outlived its worker"
     done = wait_for(stack.url, job["id"], FINISHED, timeout=240)
     assert done["state"] == "succeeded", done["error"]

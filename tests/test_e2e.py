@@ -329,3 +329,27 @@ def test_sigterm_requeues_running_job_and_restart_finishes_it(tmp_path: Path) ->
         assert wait_for(srv.url, job_id, FINISHED, timeout=240)["state"] == "succeeded"
     finally:
         srv.stop()
+
+
+def test_runner_sigkilled_alone_takes_its_jobs_processes_with_it(tmp_path: Path) -> None:
+    """Only the runner dies (not its process group): its job must not run on as an orphan."""
+    srv = Server(tmp_path / "data", CINNAMON_WEB_WORKERS="1").start()
+    try:
+        dataset = upload(srv.url, CREDIT)
+        job_id = _submit(srv.url, {"dataset_id": dataset, "synthesizer": LONG_CTGAN})
+        child = _worker_pid(srv, job_id)
+        engine = create_engine(srv.store_url)
+        with engine.connect() as conn:
+            owner = conn.execute(
+                select(tables.jobs.c.lease_owner).where(tables.jobs.c.id == job_id)
+            ).scalar_one()
+        engine.dispose()
+        runner = int(owner.split("-")[-2])  # runner ids are host-pid-random
+        assert runner != child and _alive(runner)
+        os.kill(runner, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(child), "the job's process outlived its runner"
+    finally:
+        srv.stop()
