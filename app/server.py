@@ -36,16 +36,46 @@ def on_starting(server: Any) -> None:
     remove_tmp(open_services(Settings()))
 
 
-def when_ready(server: Any) -> None:
-    """Start the local runner beside the workers (unless ``CINNAMON_RUNNER=none``)."""
+def _start_runner(server: Any) -> None:
     import os
 
-    if Settings().runner not in ("local", "celery"):  # celery: the dispatcher
-        return
     server.cinnamon_runner = subprocess.Popen(
         [sys.executable, "-m", "jobs.runner", "--parent-pid", str(os.getpid())]
     )
     server.log.info("job runner started (pid %s)", server.cinnamon_runner.pid)
+
+
+def _watch_runner(server: Any) -> None:
+    """Start the runner again whenever it dies while the server runs (SIGKILL, OOM killer).
+
+    Its jobs are not lost meanwhile: their leases run out and the new runner re-queues them.
+    Gunicorn's arbiter may reap the process first; ``poll()`` then reports it gone all the
+    same. A runner that dies again within a minute waits twice as long (up to 30 s) each time.
+    """
+    import time
+
+    delay, started = 1.0, time.monotonic()
+    while not server.cinnamon_stopping.wait(1.0):
+        runner = server.cinnamon_runner
+        if runner.poll() is None:
+            continue
+        server.log.warning("job runner exited (code %s); starting it again", runner.returncode)
+        delay = delay * 2 if time.monotonic() - started < 60 else 1.0
+        if server.cinnamon_stopping.wait(min(delay, 30.0)):
+            return
+        started = time.monotonic()
+        _start_runner(server)
+
+
+def when_ready(server: Any) -> None:
+    """Start the local runner (or the Celery dispatcher) beside the workers, and watch it."""
+    import threading
+
+    if Settings().runner not in ("local", "celery"):  # none: the runner is run separately
+        return
+    server.cinnamon_stopping = threading.Event()
+    _start_runner(server)
+    threading.Thread(target=_watch_runner, args=(server,), daemon=True).start()
 
 
 def on_exit(server: Any) -> None:
@@ -53,6 +83,7 @@ def on_exit(server: Any) -> None:
     runner = getattr(server, "cinnamon_runner", None)
     if runner is None:
         return
+    server.cinnamon_stopping.set()
     runner.send_signal(signal.SIGTERM)
     try:
         runner.wait(timeout=30)

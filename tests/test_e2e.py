@@ -331,9 +331,11 @@ def test_sigterm_requeues_running_job_and_restart_finishes_it(tmp_path: Path) ->
         srv.stop()
 
 
-def test_runner_sigkilled_alone_takes_its_jobs_processes_with_it(tmp_path: Path) -> None:
+def test_runner_sigkilled_alone_takes_its_job_processes_along_and_comes_back(
+    tmp_path: Path,
+) -> None:
     """Only the runner dies (not its process group): its job must not run on as an orphan."""
-    srv = Server(tmp_path / "data", CINNAMON_WEB_WORKERS="1").start()
+    srv = Server(tmp_path / "data", CINNAMON_WEB_WORKERS="1", CINNAMON_LEASE_S="3").start()
     try:
         dataset = upload(srv.url, CREDIT)
         job_id = _submit(srv.url, {"dataset_id": dataset, "synthesizer": LONG_CTGAN})
@@ -351,5 +353,13 @@ def test_runner_sigkilled_alone_takes_its_jobs_processes_with_it(tmp_path: Path)
         while _alive(child) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _alive(child), "the job's process outlived its runner"
+        # the server starts a new runner: new jobs run, and the lost one is re-queued
+        small = _submit(srv.url, {"dataset_id": dataset, "num_rows": 20})
+        assert wait_for(srv.url, small, FINISHED, timeout=120)["state"] == "succeeded"
+        deadline = time.monotonic() + 60
+        while call("GET", f"{srv.url}/api/v1/jobs/{job_id}")[1]["attempts"] < 2:
+            assert time.monotonic() < deadline, "the lost job was never re-queued"
+            time.sleep(0.5)
+        assert "starting it again" in srv.log.read_text()
     finally:
         srv.stop()
