@@ -207,3 +207,22 @@ def test_a_pickle_message_is_refused_unread(stack: CeleryStack, redis_server: Re
     assert status == 202, job
     assert wait_for(stack.url, job["id"], FINISHED, timeout=120)["state"] == "succeeded"
     assert not marker.exists()
+
+
+def test_cancel_of_a_queued_job_revokes_it_and_it_never_runs(stack: CeleryStack) -> None:
+    dataset = upload(stack.url, CREDIT)
+    for worker in stack.workers:
+        worker.stop()  # the message waits in Redis
+    status, job = call("POST", stack.url + "/api/v1/jobs", {"dataset_id": dataset})
+    assert status == 202, job
+    status, body = call("POST", f"{stack.url}/api/v1/jobs/{job['id']}/cancel")
+    assert status in (200, 202) and body["state"] == "cancelled", body
+    stack.workers = []
+    stack.add_worker()
+    status, later = call("POST", stack.url + "/api/v1/jobs", {"dataset_id": dataset})
+    assert wait_for(stack.url, later["id"], FINISHED, timeout=120)["state"] == "succeeded"
+    row = _row(stack, job["id"])
+    assert row.state == "cancelled" and row.attempts == 0 and row.started_at is None
+    logs = stack.logs()
+    assert job["id"] in logs  # the worker saw the message and dropped it unrun
+    assert f"job {job['id']} claimed" not in logs
