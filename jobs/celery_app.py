@@ -69,9 +69,7 @@ def make_celery(settings: Settings) -> Celery:
 
 @functools.lru_cache(maxsize=4)
 def _publisher(broker_url: str, queue: str, timeout_s: int) -> Celery:
-    return make_celery(
-        Settings(broker_url=broker_url, celery_queue=queue, job_timeout_s=timeout_s)
-    )
+    return make_celery(Settings(broker_url=broker_url, celery_queue=queue, job_timeout_s=timeout_s))
 
 
 def publisher(settings: Settings) -> Celery:
