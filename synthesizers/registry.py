@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from synthesizers.base import Synthesizer
 from synthesizers.errors import MissingExtraError, UnknownSynthesizerError
-from synthesizers.params import CopulaGANParams, CTGANParams, GaussianCopulaParams, TVAEParams
+from synthesizers.params import (
+    CartParams,
+    CopulaGANParams,
+    CTGANParams,
+    GaussianCopulaParams,
+    TVAEParams,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,15 @@ REGISTRY: dict[str, SynthesizerInfo] = {
             "synthesizers.tvae",
             "TVAE",
             "sdv",
+        ),
+        SynthesizerInfo(
+            "cart",
+            "CART (ours, no SDV): each column drawn from a decision tree's leaf given the columns "
+            "before it; fast on a CPU, at least 5 real rows behind every draw, continuous "
+            "numbers smoothed.",
+            CartParams,
+            "synthesizers.cart",
+            "Cart",
         ),
         SynthesizerInfo(
             "copulagan",

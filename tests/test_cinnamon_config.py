@@ -97,7 +97,7 @@ def test_algorithm_configs_map_or_name_the_missing_synthesizer(config: str) -> N
         with pytest.raises(ConfigError) as info:
             parse_algorithm_config(doc, valid_names=REGISTRY)
         assert _pointers(info.value) == [f"{ALG}/synthesizer"]
-        assert "valid names: copulagan, ctgan, gaussian_copula, tvae" in str(info.value)
+        assert "valid names: " + ", ".join(sorted(REGISTRY)) in str(info.value)
         with pytest.raises(ConfigError) as info:
             algorithm_to_spec(alg)
         assert _pointers(info.value) == [f"{ALG}/synthesizer"]
