@@ -296,9 +296,13 @@ class Cart(Synthesizer):
     def _draw(column: _Column, leaves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         u = rng.random(len(leaves))
         if column.cumulative is not None:
-            cumulative = column.cumulative[leaves]
-            codes = (u[:, None] > cumulative).sum(axis=1)
-            return np.minimum(codes, cumulative.shape[1] - 1).astype(np.float64)
+            # leaf i's cumulative shares shifted by i form one increasing sequence: one
+            # search finds every row's class without a (rows x classes) array
+            n_leaves, n_classes = column.cumulative.shape
+            flat = (column.cumulative + np.arange(n_leaves)[:, None]).ravel()
+            position = np.searchsorted(flat, leaves + u, side="left")
+            codes = position - leaves.astype(np.int64) * n_classes
+            return np.clip(codes, 0, n_classes - 1).astype(np.float64)
         assert column.donors is not None and column.starts is not None
         assert column.counts is not None
         counts = column.counts[leaves]
