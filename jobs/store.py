@@ -109,6 +109,30 @@ def _dataset(row: Any) -> DatasetRecord:
     return DatasetRecord(**{k: v for k, v in row._mapping.items() if k in names})
 
 
+def _take(conn: Connection, job_id: str, runner_id: str, lease_s: float) -> JobRecord | None:
+    """Move one queued job to running under a lease to ``runner_id`` (None if not queued)."""
+    t = tables.jobs
+    now = time.time()
+    claimed = conn.execute(
+        update(t)
+        .where(t.c.id == job_id, t.c.state == "queued")
+        .values(
+            state="running",
+            lease_owner=runner_id,
+            lease_expires_at=now + lease_s,
+            attempts=t.c.attempts + 1,
+            started_at=now,
+            stage="starting",
+            fraction=0.0,
+            message="",
+            error=None,
+            version=t.c.version + 1,
+            updated_at=now,
+        )
+    ).rowcount
+    return _job(conn.execute(select(t).where(t.c.id == job_id)).one()) if claimed else None
+
+
 class SqlJobStore:
     """The real adapter of ``JobStore``: SQLite by default, PostgreSQL by URL."""
 
@@ -278,7 +302,6 @@ class SqlJobStore:
     def claim_next(self, runner_id: str, lease_s: float) -> JobRecord | None:
         """Atomically take the oldest queued job: state running, lease to ``runner_id``."""
         t = tables.jobs
-        now = time.time()
         with self._tx(write=False) as conn:  # cheap check first: no write lock when idle
             if conn.execute(select(t.c.id).where(t.c.state == "queued").limit(1)).first() is None:
                 return None
@@ -289,25 +312,9 @@ class SqlJobStore:
                 ).scalar()
                 if job_id is None:
                     return None
-                claimed = conn.execute(
-                    update(t)
-                    .where(t.c.id == job_id, t.c.state == "queued")
-                    .values(
-                        state="running",
-                        lease_owner=runner_id,
-                        lease_expires_at=now + lease_s,
-                        attempts=t.c.attempts + 1,
-                        started_at=now,
-                        stage="starting",
-                        fraction=0.0,
-                        message="",
-                        error=None,
-                        version=t.c.version + 1,
-                        updated_at=now,
-                    )
-                ).rowcount
-                if claimed:
-                    return _job(conn.execute(select(t).where(t.c.id == job_id)).one())
+                job = _take(conn, job_id, runner_id, lease_s)
+                if job is not None:
+                    return job
         return None
 
     def claim_job(self, job_id: str, runner_id: str, lease_s: float) -> JobRecord | None:
@@ -316,29 +323,8 @@ class SqlJobStore:
         None means someone else has it, it ended, or it was cancelled or deleted: a
         duplicate or late delivery, to be dropped.
         """
-        t = tables.jobs
-        now = time.time()
         with self._tx() as conn:
-            claimed = conn.execute(
-                update(t)
-                .where(t.c.id == job_id, t.c.state == "queued")
-                .values(
-                    state="running",
-                    lease_owner=runner_id,
-                    lease_expires_at=now + lease_s,
-                    attempts=t.c.attempts + 1,
-                    started_at=now,
-                    stage="starting",
-                    fraction=0.0,
-                    message="",
-                    error=None,
-                    version=t.c.version + 1,
-                    updated_at=now,
-                )
-            ).rowcount
-            if not claimed:
-                return None
-            return _job(conn.execute(select(t).where(t.c.id == job_id)).one())
+            return _take(conn, job_id, runner_id, lease_s)
 
     def undispatched(self, older_than_s: float, limit: int = 500) -> list[str]:
         """Queued jobs never handed to the task queue, or handed over longer ago than that."""
