@@ -1,4 +1,4 @@
-"""The ``cinnamon-synth`` command line: synthesize, inspect, synthesizers."""
+"""The ``cinnamon-synth`` command line: synthesize, sample, inspect, synthesizers."""
 
 from __future__ import annotations
 
@@ -155,6 +155,82 @@ def synthesize(
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     if not quiet:
         click.echo(f"wrote {output} ({timings})", err=True)
+
+
+def _conditions(pairs: tuple[str, ...], path: Path | None, settings: Settings) -> Any:
+    """``--condition col=value`` pairs (one mapping) or a file of combinations (a list)."""
+    if pairs and path is not None:
+        raise ConfigError("give either --condition or --conditions, not both")
+    if path is not None:
+        loaded = load_file(path, max_bytes=settings.limits.max_config_bytes)
+        if isinstance(loaded, dict):
+            loaded = [loaded]
+        if not isinstance(loaded, list) or not all(isinstance(m, dict) for m in loaded):
+            raise ConfigError("--conditions expects a YAML/JSON list of column-to-value mappings")
+        return loaded
+    if not pairs:
+        return None
+    out: dict[str, str | None] = {}
+    for text in pairs:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--condition expects column=value, got an argument without '='")
+        out[key.strip()] = value if value != "" else None
+    return out
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="output file; its suffix may pick the format (.csv .tsv .xlsx .parquet .json)",
+)
+@click.option("--rows", type=int, help="number of rows (default: as many as the training data)")
+@click.option("--seed", type=int, default=0, show_default=True, help="random seed")
+@click.option(
+    "--condition",
+    "pairs",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="every row takes this value (as written in the input; empty = missing); repeatable",
+)
+@click.option(
+    "--conditions",
+    "conditions_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML/JSON list of column-to-value mappings: one row per mapping, in order",
+)
+def sample(
+    model_path: Path,
+    output: Path,
+    rows: int | None,
+    seed: int,
+    pairs: tuple[str, ...],
+    conditions_file: Path | None,
+) -> None:
+    """Write rows sampled from MODEL (a file written by 'synthesize --save-model')."""
+    from jobs.conditions import fixed_values
+    from jobs.synthesis import FittedModel
+
+    settings = Settings()
+    try:
+        if rows is not None and not 1 <= rows <= settings.limits.max_num_rows:
+            raise ConfigError(f"--rows must be between 1 and {settings.limits.max_num_rows}")
+        conditions = _conditions(pairs, conditions_file, settings)
+        if conditions_file is not None and rows is not None:
+            raise ConfigError("with --conditions the number of rows is their number (no --rows)")
+        model = FittedModel.load(model_path, settings)
+        fixed = None
+        if conditions is not None:
+            fixed, rows = fixed_values(model, conditions, rows)
+        model.sample_to_file(output, rows, seed, fixed=fixed)
+    except _known_errors() as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot read or write a file: {exc.strerror or 'I/O error'}")
 
 
 @main.command()

@@ -26,9 +26,17 @@ from config.schema import ColumnKind, DatasetSchema, merge_schema, parse_schema
 from config.settings import Settings
 from jobs.artifacts import ArtifactStore, new_id
 from jobs.callbacks import check_callback_url
-from jobs.errors import ConflictError, GoneError, PayloadTooLargeError, QueueFullError
+from jobs.conditions import fixed_values
+from jobs.errors import (
+    ConflictError,
+    GoneError,
+    NotFoundError,
+    PayloadTooLargeError,
+    QueueFullError,
+)
 from jobs.models import DatasetRecord, JobKind, JobRecord, JobState
 from jobs.store import SqlJobStore
+from jobs.synthesis import FittedModel
 from jobs.wakeup import notify_runners
 from jobs.worker import (
     MODEL_FILE,
@@ -365,6 +373,9 @@ def submit_samples(
         )
     if request.callback_url is not None:
         check_callback_url(request.callback_url, svc.settings)
+    if request.conditions is not None:  # refused now, before any job exists
+        fitted = FittedModel.load(model, svc.settings)
+        fixed_values(fitted, request.conditions, request.num_rows)
     _check_capacity(svc)
     record = JobRecord(
         id=new_id(),
@@ -529,6 +540,10 @@ def _quality_file(svc: Services, owner: str, job_id: str, name: str) -> Path:
         raise ConflictError(f"the job is {job.state.value}; the report is written when it ends")
     if job.state != JobState.SUCCEEDED:
         raise GoneError(f"the job {job.state.value}: reports exist for succeeded jobs only")
+    if job.kind == JobKind.SAMPLE and job.config.get("conditions") is not None:
+        raise NotFoundError(
+            "conditional samples have no report: they follow the conditions, not the data"
+        )
     if job.kind == JobKind.SAMPLE:
         raise GoneError("no report: the dataset was deleted before this sampling job ran")
     raise GoneError("the job's report was removed")

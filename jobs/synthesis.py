@@ -29,6 +29,7 @@ from preprocessing.readers import read_table
 from preprocessing.report import PreprocessingReport
 from preprocessing.writers import TableWriter, resolve_format
 from synthesizers.base import Synthesizer, batch_seed, validate_params
+from synthesizers.conditions import FixedValues
 from synthesizers.errors import SynthesizerError
 from synthesizers.model_file import read_model_file, write_model_file
 from synthesizers.progress import Progress, ProgressCallback, ignore_progress
@@ -97,26 +98,45 @@ class FittedModel:
         assert self.pipeline.report_ is not None
         return self.pipeline.report_
 
-    def sample_tables(self, num_rows: int, seed: int | None = None) -> Iterator[Any]:
-        """Yield output batches (pyarrow tables of strings) for ``num_rows`` rows."""
+    def sample_tables(
+        self, num_rows: int, seed: int | None = None, fixed: FixedValues | None = None
+    ) -> Iterator[Any]:
+        """Yield output batches (pyarrow tables of strings) for ``num_rows`` rows.
+
+        With ``fixed`` (see ``jobs.conditions.fixed_values``) row i takes the fixed values
+        of its combination; missing values are then written as drawn, not recalibrated.
+        """
         base = self.config.seed if seed is None else seed
+        done = 0
         for i, batch in enumerate(
             self.synthesizer.sample_batches(
-                num_rows, seed=base, batch_rows=self.settings.sample_batch_rows
+                num_rows, seed=base, batch_rows=self.settings.sample_batch_rows, fixed=fixed
             )
         ):
+            given = None if fixed is None else fixed.rows(done, done + len(batch))
+            done += len(batch)
             rng = np.random.default_rng([base, i, 1])
-            table = self.pipeline.inverse_transform(batch, rng, self.config.output.decimal)
-            yield table if self.copy_filter is None else self._without_copies(table, base, i)
+            table = self.pipeline.inverse_transform(
+                batch, rng, self.config.output.decimal, calibrate=fixed is None
+            )
+            yield table if self.copy_filter is None else self._without_copies(table, base, i, given)
 
-    def _without_copies(self, table: pa.Table, base: int, index: int) -> pa.Table:
-        """The batch with rows equal to a training row replaced by fresh, non-copied rows."""
+    def _without_copies(
+        self, table: pa.Table, base: int, index: int, given: pd.DataFrame | None = None
+    ) -> pa.Table:
+        """The batch with rows equal to a training row replaced by fresh, non-copied rows.
+
+        With ``given`` (the batch's fixed values) each replaced row is drawn again with its
+        own fixed values and keeps its place.
+        """
         assert self.copy_filter is not None
         copies = self.copy_filter.copies(table)
         need = int(copies.sum())
         if not need:
             return table
         self.copies_removed += need
+        if given is not None:
+            return self._redraw_in_place(table, copies, given, base, index)
         parts = [table.filter(pa.array(~copies))]
         for attempt in range(1, MAX_REDRAWS + 1):
             seed = batch_seed(base, index * 1_000 + attempt + 1_000_000)
@@ -128,15 +148,44 @@ class FittedModel:
             need -= min(need, fresh.num_rows)
             if not need:
                 return pa.concat_tables(parts)
-        raise SynthesizerError(
-            "the model reproduces training rows so often that no new rows could replace them "
-            "(memorisation): train for fewer epochs, or set protection.remove_copies to false"
-        )
+        raise _memorisation_error()
 
-    def sample(self, num_rows: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    def _redraw_in_place(
+        self, table: pa.Table, copies: np.ndarray, given: pd.DataFrame, base: int, index: int
+    ) -> pa.Table:
+        assert self.copy_filter is not None
+        source = np.arange(table.num_rows)  # row i of the result: row source[i] of `parts`
+        parts, offset = [table], table.num_rows
+        pending = np.flatnonzero(copies)
+        tries = 2
+        for attempt in range(1, MAX_REDRAWS + 1):
+            seed = batch_seed(base, index * 1_000 + attempt + 1_000_000)
+            fixed = FixedValues(given.iloc[pending], np.full(len(pending), tries))
+            extra = self.synthesizer.sample(fixed.total, seed=seed, fixed=fixed)
+            rng = np.random.default_rng([base, index, 2, attempt])
+            fresh = self.pipeline.inverse_transform(
+                extra, rng, self.config.output.decimal, calibrate=False
+            )
+            ok = ~self.copy_filter.copies(fresh).reshape(len(pending), tries)
+            found = ok.any(axis=1)
+            pick = np.arange(len(pending)) * tries + ok.argmax(axis=1)
+            source[pending[found]] = offset + pick[found]
+            parts.append(fresh)
+            offset += fresh.num_rows
+            pending = pending[~found]
+            if not len(pending):
+                return pa.concat_tables(parts).take(pa.array(source))
+        raise _memorisation_error()
+
+    def sample(
+        self,
+        num_rows: int | None = None,
+        seed: int | None = None,
+        fixed: FixedValues | None = None,
+    ) -> pd.DataFrame:
         """Synthetic rows as a DataFrame of strings in the input's formats (None = missing)."""
         n = self.default_rows if num_rows is None else num_rows
-        parts = [t.to_pandas() for t in self.sample_tables(n, seed)]
+        parts = [t.to_pandas() for t in self.sample_tables(n, seed, fixed)]
         if not parts:
             return pd.DataFrame(
                 {c: pd.Series(dtype=object) for c in self.pipeline.output_columns()}
@@ -153,6 +202,7 @@ class FittedModel:
         progress: ProgressCallback = ignore_progress,
         head: list[pa.Table] | None = None,
         head_rows: int = 10_000,
+        fixed: FixedValues | None = None,
     ) -> Path:
         """Stream synthetic rows to a file; memory holds one batch at a time.
 
@@ -172,7 +222,7 @@ class FittedModel:
         )
         done = 0
         with writer:
-            for table in self.sample_tables(n, seed):
+            for table in self.sample_tables(n, seed, fixed):
                 writer.write(table)
                 if head is not None and done < head_rows:
                     head.append(table.slice(0, head_rows - done))
@@ -221,6 +271,13 @@ class FittedModel:
         )
         model.default_rows = int(meta.get("default_rows", meta["training_rows"]))
         return model
+
+
+def _memorisation_error() -> SynthesizerError:
+    return SynthesizerError(
+        "the model reproduces training rows so often that no new rows could replace them "
+        "(memorisation): train for fewer epochs, or set protection.remove_copies to false"
+    )
 
 
 def load_input(

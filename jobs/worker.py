@@ -23,6 +23,7 @@ from config.job import JobConfig, OutputOptions
 from config.schema import ColumnKind, DatasetSchema
 from config.settings import Settings
 from jobs.artifacts import ArtifactStore
+from jobs.conditions import fixed_values
 from jobs.errors import NotFoundError
 from jobs.models import JobKind, JobRecord, JobState
 from jobs.problems import problem_for
@@ -40,6 +41,7 @@ from jobs.wakeup import notify_runners
 from preprocessing.formats import TableFormat
 from preprocessing.writers import TableWriter, resolve_format
 from synthesizers.base import validate_params
+from synthesizers.conditions import FixedValues
 from synthesizers.progress import Progress
 from synthesizers.registry import get_info
 
@@ -123,6 +125,7 @@ def write_results(
     options: OutputOptions,
     progress: StoreProgress,
     head: list[pa.Table] | None = None,
+    fixed: FixedValues | None = None,
 ) -> tuple[str, int]:
     """Sample into the primary result (input's conventions) and a canonical Parquet copy.
 
@@ -144,7 +147,7 @@ def write_results(
         )
         strings_tmp = stack.enter_context(artifacts.atomic(job_dir / STRINGS))
         strings = stack.enter_context(pq.ParquetWriter(strings_tmp, schema))
-        for table in model.sample_tables(n, seed):
+        for table in model.sample_tables(n, seed, fixed):
             writer.write(table)
             strings.write_table(table.cast(schema))
             if head is not None and done < JUDGED_ROWS:
@@ -282,11 +285,17 @@ def _run_sample(
     job_dir = artifacts.job_dir(job.id, create=True)
     options = OutputOptions.model_validate(job.config.get("output") or {})
     head: list[pa.Table] = []
+    num_rows, fixed = job.config["num_rows"], None
+    conditions = job.config.get("conditions")
+    if conditions is not None:  # checked at submission; checked again against the file
+        fixed, num_rows = fixed_values(model, conditions, num_rows)
     with t.stage("sampling"):
         name, rows = write_results(
-            model, job_dir, artifacts, job.config["num_rows"], job.config["seed"], options,
-            progress, head,
+            model, job_dir, artifacts, num_rows, job.config["seed"], options, progress, head,
+            fixed,
         )  # fmt: skip
+    if fixed is not None:  # rows drawn given values follow the conditions, not the data:
+        return name, rows  # judging them against the real rows would mislead
     # judged like its parent: the same training rows and holdout, while the dataset exists
     parent = store.get_job(job.parent_job_id)
     config = JobConfig.model_validate(parent.config["job"])

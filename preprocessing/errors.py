@@ -40,3 +40,11 @@ class EmptyTableError(PreprocessingError):
 
 class NotFittedError(PreprocessingError):
     """A step or pipeline was used before fit()."""
+
+
+class ConditionValueError(PreprocessingError):
+    """A condition's value cannot be produced by its column (``row``: the first such row)."""
+
+    def __init__(self, message: str, *, column: str, row: int):
+        super().__init__(message, column=column)
+        self.row = row

@@ -127,13 +127,40 @@ class Pipeline:
         return self.fit(frame).transform(frame, rng)
 
     def inverse_transform(
-        self, model: pd.DataFrame, rng: np.random.Generator, decimal: str | None = None
+        self,
+        model: pd.DataFrame,
+        rng: np.random.Generator,
+        decimal: str | None = None,
+        calibrate: bool = True,
     ) -> pa.Table:
-        """Strings in the input's column order and formats (null = missing)."""
+        """Strings in the input's column order and formats (null = missing).
+
+        ``calibrate=False`` writes missing values exactly as the model drew them (conditional
+        sampling), instead of matching each column's training missing rate.
+        """
         self._check_fitted()
         dec = decimal or self.input_format.decimal
-        arrays = [step.inverse_transform(model, rng, dec) for step in self.steps_]
+        arrays = [step.inverse_transform(model, rng, dec, calibrate) for step in self.steps_]
         return pa.table(arrays, names=[s.name for s in self.steps_])
+
+    def condition_frame(self, conditions: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """Model-frame values that make synthetic rows take the given raw values.
+
+        ``conditions`` holds output columns as strings (None = missing), one row per wanted
+        combination; refused values raise ``PreprocessingError`` naming the column.
+        """
+        self._check_fitted()
+        by_name = {step.name: step for step in self.steps_}
+        cols: dict[str, pd.Series] = {}
+        for name in conditions.columns:
+            step = by_name.get(str(name))
+            if step is None:
+                raise PreprocessingError(
+                    "a condition names a column the output does not have", column=str(name)
+                )
+            for key, series in step.condition(conditions[name], rng).items():
+                cols[key] = series.reset_index(drop=True)
+        return pd.DataFrame(cols)
 
     # ---------------------------------------------------------------- introspection
     def model_columns(self) -> dict[str, ModelType]:
@@ -143,6 +170,13 @@ class Pipeline:
         for step in self.steps_:
             out.update(step.model_columns())
         return out
+
+    def column_of(self, model_column: str) -> str | None:
+        """The output column a model column belongs to."""
+        for step in self.steps_:
+            if model_column in step.model_columns():
+                return step.name
+        return None
 
     def output_columns(self) -> list[str]:
         """Names of the output columns, in order."""

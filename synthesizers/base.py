@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
+from synthesizers.conditions import ConditionsError, FixedValues
 from synthesizers.errors import InvalidParametersError, NotFittedError, SynthesizerError
 from synthesizers.model_file import read_model_file, write_model_file
 from synthesizers.progress import ProgressCallback, ignore_progress
@@ -66,6 +67,8 @@ class Synthesizer(ABC):
 
     name: ClassVar[str]
     params_model: ClassVar[type[BaseModel]]
+    # whether ``_sample_fixed`` is implemented: sampling with some columns' values given
+    supports_conditions: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -107,21 +110,51 @@ class Synthesizer(ABC):
         return self
 
     def sample(
-        self, num_rows: int, seed: int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
+        self,
+        num_rows: int,
+        seed: int | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        fixed: FixedValues | None = None,
     ) -> pd.DataFrame:
         """Sample ``num_rows`` rows (all in memory; use ``sample_batches`` for large counts)."""
-        parts = list(self.sample_batches(num_rows, seed=seed, batch_rows=batch_rows))
+        parts = list(self.sample_batches(num_rows, seed=seed, batch_rows=batch_rows, fixed=fixed))
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns_})
         return pd.concat(parts, ignore_index=True)
 
+    def check_conditions(self, columns: list[str]) -> None:
+        """Raise ``ConditionsError`` unless rows can be sampled with these columns fixed."""
+        self._check_fitted()
+        if not self.supports_conditions:
+            raise ConditionsError(
+                f"the {self.name} synthesizer cannot sample with conditions; "
+                "train with cart or argn for conditional sampling"
+            )
+        unknown = [c for c in columns if c not in self.columns_]
+        if unknown:
+            raise ConditionsError("a condition names a column the model does not have", unknown[0])
+        self._check_conditions(columns)
+
     def sample_batches(
-        self, num_rows: int, *, seed: int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
+        self,
+        num_rows: int,
+        *,
+        seed: int | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        fixed: FixedValues | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """Yield ``num_rows`` rows in batches; only one batch is held at a time."""
+        """Yield ``num_rows`` rows in batches; only one batch is held at a time.
+
+        With ``fixed``, row i takes the fixed values of its combination (``fixed.total`` must
+        equal ``num_rows``) and the other columns are drawn given them.
+        """
         self._check_fitted()
         if num_rows < 0:
             raise SynthesizerError("the number of rows must not be negative")
+        if fixed is not None:
+            if fixed.total != num_rows:
+                raise SynthesizerError("the fixed values do not cover the rows asked for")
+            self.check_conditions(fixed.columns)
         # one thread while sampling: float reductions then give the same bits on any machine
         self._limit_threads(1)
         base = self.seed if seed is None else seed
@@ -130,7 +163,13 @@ class Synthesizer(ABC):
             size = min(batch_rows, num_rows - done)
             batch_seed_value = batch_seed(base, index)
             seed_everything(batch_seed_value)
-            frame = self._sample(size, batch_seed_value)
+            if fixed is None:
+                frame = self._sample(size, batch_seed_value)
+            else:
+                given = fixed.rows(done, done + size)
+                frame = self._sample_fixed(given, batch_seed_value).reset_index(drop=True)
+                for col in given.columns:  # exactly the given values, whatever the model drew
+                    frame[col] = given[col].where(given[col].notna(), frame[col]).to_numpy()
             yield frame[list(self.columns_)].reset_index(drop=True)
             done += size
             index += 1
@@ -177,6 +216,14 @@ class Synthesizer(ABC):
 
     @abstractmethod
     def _sample(self, num_rows: int, seed: int) -> pd.DataFrame: ...
+
+    def _sample_fixed(self, given: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """One row per row of ``given``, with its columns taking the given values."""
+        raise ConditionsError(f"the {self.name} synthesizer cannot sample with conditions")
+
+    def _check_conditions(self, columns: list[str]) -> None:
+        """Refuse fixed columns this synthesizer cannot condition on (``ConditionsError``)."""
+        return None
 
     @abstractmethod
     def _state(self) -> tuple[dict[str, Any], dict[str, bytes]]: ...

@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from synthesizers.base import Synthesizer
+from synthesizers.conditions import ConditionsError
 from synthesizers.errors import SynthesizerError
 from synthesizers.params import CartParams
 from synthesizers.progress import Progress, ProgressCallback
@@ -39,6 +40,8 @@ NA_SUFFIX = "__na"
 FEW_LEVELS = 20  # categorical columns with at most this many levels are visited first
 DISCRETE_VALUES = 20  # numbers with at most this many distinct values are not smoothed
 SPIKE_SHARE = 0.7  # nor are numbers where one value holds more than this share of rows
+MAX_ROUNDS = 12  # conditional sampling: rounds of drawing candidates for rows not yet matched
+MAX_CANDIDATES = 1_000_000  # candidate rows drawn at once
 
 
 @dataclass
@@ -141,6 +144,7 @@ class Cart(Synthesizer):
 
     name = "cart"
     params_model = CartParams
+    supports_conditions = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -274,15 +278,93 @@ class Cart(Synthesizer):
 
     # ---------------------------------------------------------------- sampling
     def _sample(self, num_rows: int, seed: int) -> pd.DataFrame:
-        rng = np.random.default_rng(seed)
+        return self._decode(self._draw_rows(num_rows, {}, np.random.default_rng(seed))[0])
+
+    def _draw_rows(
+        self, n: int, given: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Draw ``n`` rows column by column; given values (NaN = free) replace the draws.
+
+        Columns visited before the first free one are simply set (drawing them from their
+        trees and replacing is the same as drawing the rest given them). A given column after
+        a free one is drawn like any other and the row is accepted only if the draw equals
+        the given value: rejection, so the accepted rows follow the model's conditional law.
+        """
         drawn: dict[str, np.ndarray] = {}
+        accepted = np.ones(n, dtype=bool)
+        leading = True
         for column in self._plan:
             if column.tree is None:
-                leaves = np.zeros(num_rows, dtype=np.int32)
+                leaves = np.zeros(n, dtype=np.int32)
             else:
                 x = np.column_stack([drawn[p] for p in column.predictors])
                 leaves = column.tree.route(x)
-            drawn[column.name] = self._draw(column, leaves, rng)
+            values = self._draw(column, leaves, rng)
+            fixed = given.get(column.name)
+            if fixed is not None:
+                free = np.isnan(fixed)
+                if not leading:
+                    accepted &= free | (values == fixed)
+                values = np.where(free, values, fixed)
+            leading = leading and fixed is not None and not np.isnan(fixed).any()
+            drawn[column.name] = values
+        return drawn, accepted
+
+    def _check_conditions(self, columns: list[str]) -> None:
+        wanted = set(columns)
+        leading = True
+        for column in self._plan:
+            if column.name not in wanted:
+                leading = False
+            elif not leading and column.kind == "numerical" and column.noise > 0:
+                raise ConditionsError(
+                    "cart can fix a continuous column only when it comes first in the visit "
+                    "order: train with visit_order listing the conditioned columns first",
+                    column.name,
+                )
+
+    def _encode_given(self, given: pd.DataFrame) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for col in given.columns:
+            values = given[col]
+            if self.columns_[col] == "categorical":
+                codes = pd.Index(self._levels[col]).get_indexer(values.astype(object))
+                unknown = (codes < 0) & values.notna().to_numpy()
+                if unknown.any():
+                    raise ConditionsError("a condition gives a value the model never saw", col)
+                out[col] = np.where(codes < 0, np.nan, codes.astype(np.float64))
+            else:
+                out[col] = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+        return out
+
+    def _sample_fixed(self, given: pd.DataFrame, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        target = self._encode_given(given)
+        n = len(given)
+        result: dict[str, np.ndarray] = {c.name: np.zeros(n) for c in self._plan}
+        pending = np.arange(n)
+        factor = 1
+        for _ in range(MAX_ROUNDS):
+            if not len(pending):
+                break
+            factor = max(1, min(factor, MAX_CANDIDATES // len(pending)))
+            rows = np.repeat(pending, factor)
+            drawn, ok = self._draw_rows(len(rows), {c: v[rows] for c, v in target.items()}, rng)
+            # each pending row takes its first accepted candidate
+            hit = np.flatnonzero(ok)
+            owners, first = np.unique(rows[hit], return_index=True)
+            for col, values in drawn.items():
+                result[col][owners] = values[hit[first]]
+            pending = np.setdiff1d(pending, owners, assume_unique=True)
+            factor *= 4
+        if len(pending):
+            raise ConditionsError(
+                "the conditions are too rare under this model: almost no drawn row satisfies "
+                "them (condition on fewer columns, or put them first in visit_order)"
+            )
+        return self._decode(result)
+
+    def _decode(self, drawn: dict[str, np.ndarray]) -> pd.DataFrame:
         out = {}
         for col, kind in self.columns_.items():
             if kind == "categorical":

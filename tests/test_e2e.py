@@ -185,6 +185,58 @@ def test_more_samples_from_a_fitted_model_same_seed_same_bytes(
     assert results[0] == results[1] and len(results[0].splitlines()) == 1001
 
 
+def _result_frame(url: str, job_id: str) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(request("GET", f"{url}/api/v1/jobs/{job_id}/result")[2]))
+
+
+def test_conditional_samples_over_http(server: Service, dataset: str) -> None:
+    parent = _submit(server.url, {"dataset_id": dataset, "synthesizer": {"name": "cart"}})
+    assert wait_for(server.url, parent, FINISHED)["state"] == "succeeded"
+    samples = f"{server.url}/api/v1/jobs/{parent}/samples"
+    # 700 rows that all take two given values
+    status, job = call(
+        "POST", samples, {"num_rows": 700, "conditions": {"Home": "rent", "Records": "yes"}}
+    )
+    assert status == 202, job
+    assert wait_for(server.url, job["id"], FINISHED)["state"] == "succeeded"
+    rows = pd.read_csv(
+        io.BytesIO(request("GET", f"{server.url}/api/v1/jobs/{job['id']}/result")[2])
+    )
+    assert len(rows) == 700 and set(rows.Home) == {"rent"} and set(rows.Records) == {"yes"}
+    status, problem = call("GET", f"{server.url}/api/v1/jobs/{job['id']}/report")
+    assert status == 404 and "conditions" in problem["detail"]
+    # one row per combination, in order
+    combos = [{"Status": s, "Job": j} for s in ("good", "bad") for j in ("fixed", "partime")] * 3
+    status, job = call("POST", samples, {"conditions": combos, "seed": 4})
+    assert status == 202, job
+    assert wait_for(server.url, job["id"], FINISHED)["state"] == "succeeded"
+    rows = pd.read_csv(
+        io.BytesIO(request("GET", f"{server.url}/api/v1/jobs/{job['id']}/result")[2])
+    )
+    assert rows[["Status", "Job"]].to_dict("records") == combos
+    # refused up front, naming the column, never the value; no job is created
+    before = call("GET", f"{server.url}/api/v1/jobs?limit=100")[1]["jobs"]
+    for body, pointer in [
+        ({"conditions": {"Home": "castle-of-secrets"}}, "/conditions/Home"),
+        ({"conditions": {"Nope": "x"}}, "/conditions/Nope"),
+        ({"conditions": {"Income": "129.0"}}, "/conditions/Income"),  # continuous, not first
+        ({"conditions": [{"Home": "rent"}, {"Job": "fixed"}]}, "/conditions"),
+        ({"conditions": [{"Home": "rent"}], "num_rows": 5}, "/conditions"),
+    ]:
+        status, problem = call("POST", samples, body)
+        assert status == 422, (body, problem)
+        assert pointer in json.dumps(problem["errors"]), problem
+        assert "castle" not in json.dumps(problem)
+    copula = _submit(server.url, {"dataset_id": dataset, "num_rows": 20})
+    assert wait_for(server.url, copula, FINISHED)["state"] == "succeeded"
+    status, problem = call(
+        "POST", f"{server.url}/api/v1/jobs/{copula}/samples", {"conditions": {"Home": "rent"}}
+    )
+    assert status == 422 and "cannot sample with conditions" in json.dumps(problem)
+    after = call("GET", f"{server.url}/api/v1/jobs?limit=100")[1]["jobs"]
+    assert len(after) == len(before) + 1  # only the copula's training job
+
+
 def test_cancel_a_running_job_whichever_worker_answers(server: Service, dataset: str) -> None:
     job_id = _submit(server.url, {"dataset_id": dataset, "synthesizer": LONG_CTGAN})
     pid = _worker_pid(server, job_id)

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from config.patterns import full_matches
 from config.schema import ColumnSpec
 from preprocessing.cleaning import split_missing
-from preprocessing.errors import NotFittedError
+from preprocessing.errors import ConditionValueError, NotFittedError, PreprocessingError
 from preprocessing.report import ColumnReport
 
 ModelType = Literal["numerical", "categorical"]
@@ -61,6 +61,7 @@ class ColumnStep(ABC):
         self.markers = markers
         self.trim = trim
         self.fitted_ = False
+        self.calibrate_ = True  # match the training missing rate when writing (off: as drawn)
         self.marker_ = ""
         self.missing_rate_ = 0.0
         self.report_ = ColumnReport(name=name, kind=spec.kind.value if spec.kind else "?")
@@ -88,11 +89,72 @@ class ColumnStep(ABC):
         return self._transform(self._match_pattern(values)[0], rng)
 
     def inverse_transform(
-        self, model: pd.DataFrame, rng: np.random.Generator, decimal: str = "."
+        self,
+        model: pd.DataFrame,
+        rng: np.random.Generator,
+        decimal: str = ".",
+        calibrate: bool = True,
     ) -> pa.Array:
-        """Strings (null = missing) from model columns."""
+        """Strings (null = missing) from model columns.
+
+        ``calibrate`` matches the batch's missing share to the training rate; conditional
+        sampling turns it off, since rows drawn given some values have their own rate.
+        """
         self._check_fitted()
-        return self._inverse(model, rng, decimal)
+        self.calibrate_ = calibrate
+        try:
+            return self._inverse(model, rng, decimal)
+        finally:
+            self.calibrate_ = True
+
+    def condition(self, raw: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
+        """Model columns that make synthetic rows take these raw values (one row each).
+
+        A value is accepted only if writing its model values gives it back: rare categories
+        and clipped extremes (protection), values finer than the column's precision, levels
+        never seen and a missing value in a column that never misses are refused. A missing
+        value leaves the number itself free (NaN) and fixes only its indicator. Errors name
+        the column, never the value.
+        """
+        self._check_fitted()
+        columns = self.model_columns()
+        if not columns:
+            raise PreprocessingError(
+                "this column is generated, not learned: it cannot be conditioned on",
+                column=self.name,
+            )
+        raw = raw.reset_index(drop=True)
+        model = self.transform(raw, rng)
+        frame = pd.DataFrame(model)
+        back = pd.Series(
+            self.inverse_transform(frame, rng, self.decimal, calibrate=False).to_pylist(),
+            dtype=object,
+        )
+        given = self.analysis_values(raw)
+        written = self.analysis_values(back)
+        present = ~split_missing(raw, self.markers, self.trim)[1].to_numpy()
+        if given is None or written is None:
+            same = np.ones(len(raw), dtype=bool)
+        else:
+            a, b = given[1], written[1]
+            if given[0] == "categorical":
+                same = (a.isna() & b.isna()).to_numpy() | (a == b).fillna(False).to_numpy()
+            else:
+                x, y = a.to_numpy(float), b.to_numpy(float)
+                both = np.isnan(x) & np.isnan(y)
+                same = both | np.isclose(x, y, rtol=1e-12, atol=0.0)
+                same &= ~(present & np.isnan(x))  # present but not a number of this column
+        if not same.all():
+            raise ConditionValueError(
+                "a condition gives a value this column cannot produce (not one of its values, "
+                "protected as rare or extreme, or finer than its precision)",
+                column=self.name,
+                row=int(np.flatnonzero(~same)[0]),
+            )
+        for name, kind in columns.items():
+            if kind == "numerical":  # a missing number: only its indicator is fixed
+                model[name] = model[name].where(present, np.nan)
+        return model
 
     def model_columns(self) -> dict[str, ModelType]:
         """Names and types of the columns this step hands to the synthesizer."""
@@ -203,6 +265,12 @@ class ColumnStep(ABC):
     def _check_fitted(self) -> None:
         if not self.fitted_:
             raise NotFittedError("preprocessing step used before fit", column=self.name)
+
+    def _calibrated(self, missing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The missing mask at the training rate, or as drawn when calibration is off."""
+        if not self.calibrate_:
+            return np.asarray(missing, dtype=bool)
+        return calibrate_missing(missing, self.missing_rate_, rng)
 
     def _random_missing(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Missing mask at the learned rate, for columns whose missingness is not modelled."""

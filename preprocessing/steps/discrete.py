@@ -14,7 +14,6 @@ from preprocessing.steps.base import (
     AnalysisType,
     ColumnStep,
     ModelType,
-    calibrate_missing,
 )
 
 POOLED_TOKEN = "\x00pooled"
@@ -148,7 +147,7 @@ class CategoricalStep(ColumnStep):
                 len(pooled), size=int(is_pooled.sum()), p=weights / weights.sum()
             )
         missing = codes == missing_code
-        calibrated = calibrate_missing(missing, self.missing_rate_, rng)
+        calibrated = self._calibrated(missing, rng)
         revived = missing & ~calibrated
         if revived.any() and (~missing).any():  # levels for rows no longer missing, as modelled
             codes[revived] = rng.choice(codes[~missing], size=int(revived.sum()))

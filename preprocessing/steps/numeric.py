@@ -14,7 +14,6 @@ from preprocessing.steps.base import (
     AnalysisType,
     ColumnStep,
     ModelType,
-    calibrate_missing,
     fill_from_observed,
     format_fixed,
     format_integers,
@@ -171,5 +170,5 @@ class NumericStep(ColumnStep):
             text = format_fixed(x, self.places_, decimal, self.strip_zeros_, self.min_places_)
         if self.has_missing_:
             missing |= (model[self.model_name + "__na"] == ABSENT).to_numpy()
-        missing = calibrate_missing(missing, self.missing_rate_, rng)
+        missing = self._calibrated(missing, rng)
         return with_missing(text, missing)

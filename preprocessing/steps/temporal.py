@@ -17,7 +17,6 @@ from preprocessing.steps.base import (
     AnalysisType,
     ColumnStep,
     ModelType,
-    calibrate_missing,
     fill_from_observed,
     format_integers,
     missing_indicator,
@@ -231,7 +230,7 @@ class TemporalStep(ColumnStep):
             text = compile_pattern(self.output_).format(ns, self._output_offsets(ns))
         if self.has_missing_:
             missing |= (model[self.model_name + "__na"] == ABSENT).to_numpy()
-        missing = calibrate_missing(missing, self.missing_rate_, rng)
+        missing = self._calibrated(missing, rng)
         return with_missing(text, missing)
 
     def _output_offsets(self, ns: np.ndarray) -> np.ndarray | int:
