@@ -61,6 +61,8 @@ SDV_CLASSES = {
     "tvae": "TVAESynthesizer",
     # ours, no SDV counterpart: side by side with SDV's fastest model, its Gaussian copula
     "cart": "GaussianCopulaSynthesizer",
+    # ours: side by side with SDV's CTGAN at --epochs on the same (uncapped) training rows
+    "argn": "CTGANSynthesizer",
 }
 SIDES = ("sdv", "ours")
 
@@ -90,7 +92,8 @@ def _sdv_fit(df: pd.DataFrame, spec: dict[str, Any]) -> Any:
     from sdv.metadata import Metadata
 
     metadata = Metadata.detect_from_dataframes({"table": df})
-    kwargs = {"epochs": spec["epochs"]} if spec["synthesizer"] in NEURAL else {}
+    sdv_neural = SDV_CLASSES[spec["synthesizer"]] in ("CTGANSynthesizer", "TVAESynthesizer")
+    kwargs = {"epochs": spec["epochs"]} if sdv_neural else {}
     synth = getattr(sdv.single_table, SDV_CLASSES[spec["synthesizer"]])(metadata, **kwargs)
     synth.fit({"table": df})
     return synth
@@ -304,6 +307,10 @@ def run_synthesizer(data: Split, name: str) -> dict[str, Any]:
         "holdout_rows": data.holdout_rows,
         "target": data.target,
         "epochs": args.epochs if name in NEURAL else None,
+        "versus": None
+        if name in NEURAL or name == "gaussian_copula"
+        else SDV_CLASSES[name].removesuffix("Synthesizer")
+        + (f" {args.epochs} ep" if SDV_CLASSES[name] == "CTGANSynthesizer" else ""),
     }
     outputs = {side: data.tmp / f"{name}-{side}.csv" for side in SIDES}
     for side, out in outputs.items():
@@ -377,7 +384,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--synthesizers",
         default="gaussian_copula,ctgan,tvae",
-        help="comma list of gaussian_copula, ctgan, tvae, cart (SDV side: its Gaussian copula)",
+        help="comma list of gaussian_copula, ctgan, tvae, cart (SDV side: its Gaussian copula), "
+        "argn (SDV side: CTGAN at --epochs on the same rows)",
     )
     p.add_argument("--epochs", type=int, default=30, help="CTGAN/TVAE epochs on both sides")
     p.add_argument("--seed", type=int, default=42)

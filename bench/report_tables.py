@@ -65,6 +65,8 @@ def synthesis_table(runs: list[dict[str, Any]]) -> list[str]:
         sdv, ours = r["sdv"], r["ours"]
         fid = [_get(side, "fidelity", "score") for side in (sdv, ours)]
         label = r["synthesizer"] + (f" ({r['epochs']} ep)" if r.get("epochs") else "")
+        if r.get("versus"):
+            label += f" vs SDV {r['versus']}"
         lines.append(
             _row(
                 [

@@ -119,3 +119,31 @@ class CartParams(_Params):
         description="columns visited first, in this order (the rest follow in the default "
         "order: categories with few levels, numbers, categories with many levels)",
     )
+
+
+class ArgnParams(_Params):
+    """Autoregressive network over discretized columns (TabularARGN design, our code)."""
+
+    max_epochs: int = Field(100, ge=1, le=10_000, description="most passes over the rows")
+    max_training_seconds: float = Field(
+        600.0, gt=0, le=86_400, description="wall-clock budget: the best epoch so far is kept"
+    )
+    patience: int = Field(
+        4, ge=1, le=1000, description="epochs without a better validation loss before stopping"
+    )
+    validation_share: float = Field(
+        0.2, ge=0.05, le=0.5, description="share of the training rows held out to stop early"
+    )
+    batch_size: int | None = Field(
+        None, ge=8, le=65_536, description="rows per step; None: 2^floor(log2(rows/64)) in 8..2048"
+    )
+    learning_rate: float | None = Field(
+        None, gt=0, le=1, description="AdamW step size; None: 0.001 * sqrt(batch / 32)"
+    )
+    max_bins: int = Field(
+        100, ge=2, le=1000, description="most tokens of a number (exact values and quantile bins)"
+    )
+    hidden_scale: float = Field(
+        1.0, gt=0, le=16, description="multiplies each head's hidden units (16 * ln levels)"
+    )
+    dropout: float = Field(0.25, ge=0, lt=1, description="dropout before each head's layer")

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from synthesizers.base import Synthesizer
 from synthesizers.errors import MissingExtraError, UnknownSynthesizerError
 from synthesizers.params import (
+    ArgnParams,
     CartParams,
     CopulaGANParams,
     CTGANParams,
@@ -95,6 +96,16 @@ REGISTRY: dict[str, SynthesizerInfo] = {
             CartParams,
             "synthesizers.cart",
             "Cart",
+        ),
+        SynthesizerInfo(
+            "argn",
+            "ARGN (ours, no SDV; torch): an autoregressive network over discretized columns, "
+            "trained in random column orders so it can condition on any columns; early "
+            "stopping and a time budget.",
+            ArgnParams,
+            "synthesizers.argn",
+            "Argn",
+            "argn",
         ),
         SynthesizerInfo(
             "copulagan",

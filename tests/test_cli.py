@@ -22,6 +22,7 @@ from tests.conftest import CINNAMON, GERMAN, SAMPLES
 
 FAST_PARAMS = {
     "cart": [],
+    "argn": ["max_epochs=3"],
     "gaussian_copula": [],
     "ctgan": ["epochs=2", "generator_dim=[64]", "discriminator_dim=[64]"],
     "tvae": ["epochs=2", "compress_dims=[64]", "decompress_dims=[64]"],

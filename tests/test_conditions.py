@@ -24,7 +24,11 @@ from synthesizers.conditions import ConditionsError, FixedValues
 from tests.conftest import SAMPLES
 
 ADULT = SAMPLES["adult"]
-CONDITIONAL = ["cart"]
+CONDITIONAL = ["cart", "argn"]
+# cart conditions exactly (leading columns set, later ones by rejection): its conditional rows
+# match its own rows filtered on the condition. argn seeds the given columns first, a different
+# order of the same learned conditionals: on 600 rows they agree only roughly.
+LAW_TOLERANCE = {"cart": 0.06, "argn": 0.2}
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +66,11 @@ def test_conditional_law_matches_filtered_rows(name: str, models: dict[str, Fitt
     filtered = free[free.sex == "Female"]
     assert len(filtered) > 2500
     for col in ("relationship", "marital_status", "income", "occupation"):
-        assert _total_variation(given[col], filtered[col]) < 0.06, col
-    # and it is not the marginal: a woman is never a husband
-    assert (given.relationship == "Husband").mean() < 0.01
-    assert (free.relationship == "Husband").mean() > 0.25
+        assert _total_variation(given[col], filtered[col]) < LAW_TOLERANCE[name], col
+    # and it is not the marginal: in the real rows a woman is never a husband
+    husbands = (free.relationship == "Husband").mean()
+    assert husbands > 0.25
+    assert (given.relationship == "Husband").mean() < (0.01 if name == "cart" else husbands / 2)
 
 
 @pytest.mark.parametrize("name", CONDITIONAL)
@@ -103,6 +108,17 @@ def test_refused_conditions_name_the_column_never_the_value(
         assert "secret" not in str(err.value)
     with pytest.raises(ConfigError, match="cannot sample with conditions"):
         fixed_values(models["gaussian_copula"], {"sex": "Female"}, 10)
+
+
+def test_argn_conditions_on_any_column(models: dict[str, FittedModel]) -> None:
+    model = models["argn"]
+    # a continuous column and a number with few values, neither first in any order
+    fixed, rows = fixed_values(model, {"fnlwgt": "200000", "education_num": "13"}, 500)
+    out = model.sample(rows, seed=0, fixed=fixed)
+    assert set(out.fnlwgt) == {"200000"} and set(out.education_num) == {"13"}
+    # education_num 13 is the code of a bachelor's degree in the real rows
+    free = model.sample(3000, seed=0)
+    assert (out.education == "Bachelors").mean() > 0.6 > (free.education == "Bachelors").mean()
 
 
 def test_cart_fixes_a_continuous_column_it_visits_first() -> None:

@@ -74,7 +74,7 @@ def test_synthesizers_with_parameter_schemas(base_url: str) -> None:
     status, _, body = _get(base_url + "/api/v1/synthesizers")
     assert status == 200
     entries = {s["name"]: s for s in body["synthesizers"]}  # type: ignore[union-attr]
-    assert set(entries) == {"cart", "gaussian_copula", "ctgan", "tvae", "copulagan"}
+    assert set(entries) == {"cart", "argn", "gaussian_copula", "ctgan", "tvae", "copulagan"}
     epochs = entries["ctgan"]["parameters"]["properties"]["epochs"]
     assert (epochs["minimum"], epochs["maximum"], epochs["default"]) == (1, 10_000, 300)
     leaf = entries["cart"]["parameters"]["properties"]["min_samples_leaf"]

@@ -26,6 +26,7 @@ from tests.conftest import SAMPLES
 
 FAST: dict[str, dict[str, Any]] = {
     "cart": {},
+    "argn": {"max_epochs": 3},
     "gaussian_copula": {},
     "ctgan": {"epochs": 2, "batch_size": 100, "generator_dim": [64], "discriminator_dim": [64]},
     "tvae": {"epochs": 2, "batch_size": 100, "compress_dims": [64], "decompress_dims": [64]},

@@ -1,0 +1,416 @@
+"""Autoregressive network over discretized columns (``argn``), our own: torch, no SDV import.
+
+After the TabularARGN design (arXiv:2501.12012): every column becomes one token per row
+(categories as codes; numbers as their common exact values plus quantile bins, a value drawn
+uniformly within its bin; code 0 of every column groups rare values and is never drawn). Each
+column has an embedding and a small head (dropout, one ReLU layer, logits). A head sees the
+embeddings of the columns that come *before* it in an order drawn afresh for every training
+batch (a strictly lower-triangular mask in that order), so one network learns every
+conditional: rows are generated column by column in any order, and conditional sampling
+simply fixes the given columns first.
+
+Training: a validation share of the training rows (never the evaluation holdout), AdamW with
+a plateau schedule, the best epoch kept, early stopping and a wall-clock budget; progress per
+epoch with the validation loss. Values with fewer than T rows (T drawn per column in 5..7, so
+the cut-off stays hidden) are never released; extremes are clipped by the pipeline's protection.
+The model file holds the network's weights (``.npy`` arrays, no pickle), category labels and
+bin edges; no training row.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from synthesizers.base import Synthesizer
+from synthesizers.params import ArgnParams
+from synthesizers.progress import Progress, ProgressCallback
+
+RARE = 0  # code 0: values seen in too few rows, grouped; never drawn
+EXACT_SHARE = 0.01  # a number holding this share of rows keeps its exact value as a token
+DISCRETE_MASS = 0.999  # a number whose non-rare values hold this much is a categorical of them
+SAMPLE_CHUNK = 10_000  # rows pushed through the network at once when sampling
+
+
+def _to_npy(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=False)
+    return out.getvalue()
+
+
+def _from_npy(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+@dataclass
+class _Encoder:
+    """One column as tokens: ``levels`` (categories) or ``exact`` values then ``edges`` bins."""
+
+    kind: str
+    levels: list[str] = field(default_factory=list)
+    exact: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    edges: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def bins(self) -> int:
+        return max(len(self.edges) - 1, 0)
+
+    @property
+    def cardinality(self) -> int:
+        if self.kind == "categorical":
+            return 1 + len(self.levels)
+        return 1 + len(self.exact) + self.bins
+
+    @classmethod
+    def fit(cls, values: pd.Series, kind: str, threshold: int, max_bins: int) -> _Encoder:
+        if kind == "categorical":
+            counts = values.astype(str).value_counts(sort=True)
+            return cls(kind, levels=[str(v) for v in counts.index[counts >= threshold]])
+        x = values.to_numpy(dtype=np.float64)
+        x = x[~np.isnan(x)]
+        distinct, counts = np.unique(x, return_counts=True)
+        kept = counts >= threshold
+        if len(distinct) <= max_bins and counts[kept].sum() >= DISCRETE_MASS * len(x):
+            return cls(kind, exact=distinct[kept])
+        spikes = kept & (counts >= EXACT_SHARE * len(x))
+        exact = distinct[spikes]
+        rest = x[~np.isin(x, exact)]
+        edges = np.zeros(0)
+        if len(rest):
+            n_bins = int(min(max_bins - len(exact), max(1, len(rest) // 10)))
+            edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, max(n_bins, 1) + 1)))
+            if len(edges) == 1:  # one value left: a bin of width zero
+                edges = np.array([edges[0], edges[0]])
+        return cls(kind, exact=exact, edges=edges)
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        if self.kind == "categorical":
+            codes = pd.Index(self.levels).get_indexer(values.astype(str))
+            return np.where(codes < 0, RARE, codes + 1).astype(np.int64)
+        x = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+        codes = np.full(len(x), RARE, dtype=np.int64)
+        if len(self.exact):
+            at = np.clip(np.searchsorted(self.exact, x), 0, len(self.exact) - 1)
+            hit = self.exact[at] == x
+            codes[hit] = 1 + at[hit]
+        else:
+            hit = np.zeros(len(x), dtype=bool)
+        if self.bins:
+            inside = ~hit & ~np.isnan(x)
+            b = np.clip(np.searchsorted(self.edges, x[inside], side="right") - 1, 0, self.bins - 1)
+            codes[inside] = 1 + len(self.exact) + b
+        return codes
+
+    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.kind == "categorical":
+            labels = np.asarray(["", *self.levels], dtype=object)
+            return labels[codes]
+        out = np.full(len(codes), np.nan)
+        exact = (codes >= 1) & (codes <= len(self.exact))
+        out[exact] = self.exact[codes[exact] - 1]
+        binned = codes > len(self.exact)
+        if binned.any():
+            b = codes[binned] - 1 - len(self.exact)
+            lo, hi = self.edges[b], self.edges[b + 1]
+            out[binned] = lo + rng.random(len(b)) * (hi - lo)
+        return out
+
+    def meta(self, prefix: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+        if self.kind == "categorical":
+            return {"kind": self.kind, "levels": self.levels}, {}
+        return {"kind": self.kind}, {
+            f"{prefix}.exact.npy": _to_npy(self.exact),
+            f"{prefix}.edges.npy": _to_npy(self.edges),
+        }
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], blobs: dict[str, bytes], prefix: str) -> _Encoder:
+        if meta["kind"] == "categorical":
+            return cls("categorical", levels=list(meta["levels"]))
+        return cls(
+            "numerical",
+            exact=_from_npy(blobs[f"{prefix}.exact.npy"]),
+            edges=_from_npy(blobs[f"{prefix}.edges.npy"]),
+        )
+
+
+def _embedding_width(cardinality: int) -> int:
+    return min(cardinality, max(10, 3 * math.ceil(cardinality**0.25)))
+
+
+def _hidden_units(cardinality: int, scale: float) -> int:
+    return max(8, round(16 * max(1, round(math.log(max(cardinality, 2)))) * scale))
+
+
+class _Network(nn.Module):
+    """Embeddings and one head per column; heads see only the columns before them."""
+
+    def __init__(self, cards: list[int], widths: list[int], hidden: list[int], dropout: float):
+        super().__init__()
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(c, w) for c, w in zip(cards, widths, strict=True)
+        )
+        total = sum(widths) + len(widths)  # the visible embeddings and which columns they are
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Dropout(dropout), nn.Linear(total, h), nn.ReLU(), nn.Linear(h, c))
+            for c, h in zip(cards, hidden, strict=True)
+        )
+        owner = np.repeat(np.arange(len(widths)), widths)  # column of each embedding unit
+        self.register_buffer("owner", torch.as_tensor(owner, dtype=torch.long), persistent=False)
+
+    def embed(self, codes: torch.Tensor) -> torch.Tensor:
+        return torch.cat([e(codes[:, j]) for j, e in enumerate(self.embeddings)], dim=1)
+
+    def head_input(self, embedded: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """A head's input: embeddings of the visible columns (others zero) and their flags.
+
+        The flags tell a hidden column from one whose embedding happens to be near zero,
+        which matters most when few columns are visible (conditional sampling).
+        """
+        flags = visible.to(embedded.dtype)
+        return torch.cat([embedded * flags[self.owner], flags.expand(len(embedded), -1)], dim=1)
+
+    def loss(self, codes: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+        """Summed cross-entropy of every column given the columns before it in ``order``."""
+        embedded = self.embed(codes)
+        position = torch.empty_like(order)
+        position[order] = torch.arange(len(order))
+        total = embedded.new_zeros(())
+        for j, head in enumerate(self.heads):
+            logits = head(self.head_input(embedded, position < position[j]))
+            total = total + nn.functional.cross_entropy(logits, codes[:, j], reduction="sum")
+        return total / len(codes)
+
+
+class Argn(Synthesizer):
+    """Registered as ``argn``."""
+
+    name = "argn"
+    params_model = ArgnParams
+    supports_conditions = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._encoders: list[_Encoder] = []
+        self._net: _Network | None = None
+        self._shape: dict[str, Any] = {}
+        self.history_: list[dict[str, float]] = []
+
+    # ---------------------------------------------------------------- fitting
+    def _build(self, shape: dict[str, Any]) -> _Network:
+        self._shape = shape
+        return _Network(shape["cards"], shape["widths"], shape["hidden"], shape["dropout"])
+
+    def _fit(self, data: pd.DataFrame, progress: ProgressCallback) -> None:
+        params: ArgnParams = self.params  # type: ignore[assignment]
+        rng = np.random.default_rng([self.seed, 11])
+        self._encoders = []
+        for col, kind in self.columns_.items():
+            threshold = 5 + int(3 * rng.random())  # hidden, per column
+            self._encoders.append(_Encoder.fit(data[col], kind, threshold, params.max_bins))
+        codes = np.column_stack(
+            [e.encode(data[c]) for e, c in zip(self._encoders, self.columns_, strict=True)]
+        )
+        cards = [e.cardinality for e in self._encoders]
+        self._net = self._build(
+            {
+                "cards": cards,
+                "widths": [_embedding_width(c) for c in cards],
+                "hidden": [_hidden_units(c, params.hidden_scale) for c in cards],
+                "dropout": params.dropout,
+            }
+        )
+        self._init_biases(codes)
+        self._train(torch.as_tensor(codes), rng, progress)
+
+    def _init_biases(self, codes: np.ndarray) -> None:
+        """Start every head at its column's log frequencies (the rare code near zero)."""
+        assert self._net is not None
+        with torch.no_grad():
+            for j, head in enumerate(self._net.heads):
+                counts = np.bincount(codes[:, j], minlength=head[-1].out_features) + 0.5
+                head[-1].bias.copy_(torch.as_tensor(np.log(counts / counts.sum())))
+
+    def _train(
+        self, codes: torch.Tensor, rng: np.random.Generator, progress: ProgressCallback
+    ) -> None:
+        params: ArgnParams = self.params  # type: ignore[assignment]
+        net = self._net
+        assert net is not None
+        n = len(codes)
+        shuffled = torch.as_tensor(rng.permutation(n))
+        n_val = round(params.validation_share * n) if n >= 50 else 0
+        val, train = codes[shuffled[:n_val]], codes[shuffled[n_val:]]
+        batch = params.batch_size or int(
+            np.clip(2 ** int(np.log2(max(len(train) / 64, 1))), 8, 2048)
+        )
+        batch = min(batch, len(train))
+        lr = params.learning_rate or 1e-3 * math.sqrt(batch / 32)
+        optimizer = torch.optim.AdamW(net.parameters(), lr=lr)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=0.5, patience=2, min_lr=0.1 * lr
+        )
+        generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        columns = codes.shape[1]
+        best, best_state, stale = math.inf, None, 0
+        started = time.monotonic()
+        self.history_ = []
+        for epoch in range(1, params.max_epochs + 1):
+            net.train()
+            order = torch.randperm(len(train), generator=generator)
+            running = 0.0
+            for start in range(0, len(train), batch):
+                rows = train[order[start : start + batch]]
+                loss = net.loss(rows, torch.randperm(columns, generator=generator))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                running += float(loss.detach()) * len(rows)
+            train_loss = running / len(train)
+            val_loss = self._validation_loss(val, columns) if n_val else train_loss
+            scheduler.step(val_loss)
+            self.history_.append({"epoch": epoch, "train": train_loss, "validation": val_loss})
+            if val_loss < best - 1e-4:
+                best, stale = val_loss, 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+            elapsed = time.monotonic() - started
+            progress(
+                Progress(
+                    "fitting",
+                    epoch / params.max_epochs,
+                    f"epoch {epoch} of at most {params.max_epochs}",
+                    epoch=epoch,
+                    epochs=params.max_epochs,
+                    loss=val_loss,
+                )
+            )
+            if stale >= params.patience or elapsed >= params.max_training_seconds:
+                break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        net.eval()
+        progress(Progress("fitting", 1.0, "network trained"))
+
+    def _validation_loss(self, val: torch.Tensor, columns: int) -> float:
+        """Mean loss over the validation rows under fixed random orders (comparable epochs)."""
+        net = self._net
+        assert net is not None
+        net.eval()
+        generator = torch.Generator().manual_seed(self.seed)
+        total = 0.0
+        with torch.no_grad():
+            for start in range(0, len(val), 2048):
+                rows = val[start : start + 2048]
+                total += float(net.loss(rows, torch.randperm(columns, generator=generator))) * len(
+                    rows
+                )
+        return total / len(val)
+
+    # ---------------------------------------------------------------- sampling
+    def _sample(self, num_rows: int, seed: int) -> pd.DataFrame:
+        return self._generate(num_rows, {}, np.random.default_rng(seed))
+
+    def _sample_fixed(self, given: pd.DataFrame, seed: int) -> pd.DataFrame:
+        codes: dict[int, np.ndarray] = {}
+        names = list(self.columns_)
+        for col in given.columns:
+            j = names.index(col)
+            encoded = self._encoders[j].encode(given[col])
+            codes[j] = np.where(given[col].isna().to_numpy(), -1, encoded)  # -1: drawn
+        return self._generate(len(given), codes, np.random.default_rng(seed))
+
+    def _generate(
+        self, n: int, given: dict[int, np.ndarray], rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """Rows column by column: given columns first (as fixed codes), then the rest."""
+        parts = []
+        for start in range(0, n, SAMPLE_CHUNK):
+            stop = min(n, start + SAMPLE_CHUNK)
+            chunk = {j: c[start:stop] for j, c in given.items()}
+            parts.append(self._generate_chunk(stop - start, chunk, rng))
+        codes = np.concatenate(parts) if parts else np.zeros((0, len(self.columns_)), np.int64)
+        out = {
+            col: enc.decode(codes[:, j], rng)
+            for j, (col, enc) in enumerate(zip(self.columns_, self._encoders, strict=True))
+        }
+        return pd.DataFrame(out)
+
+    def _generate_chunk(
+        self, n: int, given: dict[int, np.ndarray], rng: np.random.Generator
+    ) -> np.ndarray:
+        net = self._net
+        assert net is not None
+        columns = len(self._encoders)
+        order = [j for j in range(columns) if j in given] + [
+            j for j in range(columns) if j not in given
+        ]
+        widths = self._shape["widths"]
+        starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
+        embedded = torch.zeros(n, sum(widths))
+        visible = torch.zeros(columns, dtype=torch.bool)
+        codes = np.zeros((n, columns), dtype=np.int64)
+        with torch.no_grad():
+            for j in order:
+                fixed = given.get(j)
+                drawn = None
+                if fixed is None or (fixed < 0).any():
+                    logits = net.heads[j](net.head_input(embedded, visible))
+                    drawn = self._draw(logits, rng)
+                if fixed is None:
+                    values = drawn
+                elif drawn is None:
+                    values = fixed
+                else:
+                    values = np.where(fixed < 0, drawn, fixed)
+                codes[:, j] = values
+                lo = int(starts[j])
+                embedded[:, lo : lo + widths[j]] = net.embeddings[j](torch.as_tensor(values))
+                visible[j] = True
+        return codes
+
+    @staticmethod
+    def _draw(logits: torch.Tensor, rng: np.random.Generator) -> np.ndarray:
+        """One code per row from the softmax, the rare code excluded (numpy draw: same bits)."""
+        logits = logits.double()
+        logits[:, RARE] = -math.inf
+        if logits.shape[1] == 1:  # only rare values: nothing may be released
+            return np.zeros(len(logits), dtype=np.int64)
+        probs = torch.softmax(logits, dim=1).numpy()
+        cumulative = np.cumsum(probs, axis=1)
+        u = rng.random(len(probs)) * cumulative[:, -1]
+        return np.minimum((cumulative < u[:, None]).sum(axis=1), probs.shape[1] - 1)
+
+    # ---------------------------------------------------------------- state
+    def _state(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        assert self._net is not None
+        encoders, blobs = [], {}
+        for j, enc in enumerate(self._encoders):
+            meta, arrays = enc.meta(f"e{j}")
+            encoders.append(meta)
+            blobs.update(arrays)
+        weights = []
+        for key, tensor in self._net.state_dict().items():
+            weights.append(key)
+            blobs[f"w.{key}.npy"] = _to_npy(tensor.detach().cpu().numpy())
+        meta = {"encoders": encoders, "shape": self._shape, "weights": weights}
+        return meta, blobs
+
+    def _load_state(self, meta: dict[str, Any], blobs: dict[str, bytes]) -> None:
+        self._encoders = [
+            _Encoder.from_meta(m, blobs, f"e{j}") for j, m in enumerate(meta["encoders"])
+        ]
+        net = self._build(dict(meta["shape"]))
+        state = {k: torch.as_tensor(_from_npy(blobs[f"w.{k}.npy"])) for k in meta["weights"]}
+        net.load_state_dict(state)
+        net.eval()
+        self._net = net
