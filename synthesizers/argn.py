@@ -91,6 +91,17 @@ class _Encoder:
                 edges = np.array([edges[0], edges[0]])
         return cls(kind, exact=exact, edges=edges)
 
+    def positions(self, values: pd.Series) -> list[float] | None:
+        """Each token's place among the training values (share below it), None for categories."""
+        if self.kind == "categorical" or self.cardinality < 3:
+            return None
+        x = np.sort(values.to_numpy(dtype=np.float64))
+        x = x[~np.isnan(x)]
+        middles = (self.edges[:-1] + self.edges[1:]) / 2 if self.bins else np.zeros(0)
+        tokens = np.concatenate([self.exact, middles])
+        shares = np.searchsorted(x, tokens, side="left") / max(len(x), 1)
+        return [0.5, *(float(v) for v in shares)]
+
     def encode(self, values: pd.Series) -> np.ndarray:
         if self.kind == "categorical":
             codes = pd.Index(self.levels).get_indexer(values.astype(str))
@@ -151,23 +162,57 @@ def _hidden_units(cardinality: int, scale: float) -> int:
 
 
 class _Network(nn.Module):
-    """Embeddings and one head per column; heads see only the columns before them."""
+    """Embeddings and one head per column; heads see only the columns before them.
 
-    def __init__(self, cards: list[int], widths: list[int], hidden: list[int], dropout: float):
+    A number's tokens are ordered: each has a position (the training share of values below
+    it), its embedding adds a learned direction times that position, and its head adds a
+    Gaussian bump over positions (centre and width predicted) to the free logits, so that
+    "close to that value" is as easy to learn as an arbitrary category.
+    """
+
+    def __init__(
+        self,
+        cards: list[int],
+        widths: list[int],
+        hidden: list[int],
+        dropout: float,
+        positions: list[list[float] | None],
+    ):
         super().__init__()
+        self.cards = cards
         self.embeddings = nn.ModuleList(
             nn.Embedding(c, w) for c, w in zip(cards, widths, strict=True)
         )
         total = sum(widths) + len(widths)  # the visible embeddings and which columns they are
         self.heads = nn.ModuleList(
-            nn.Sequential(nn.Dropout(dropout), nn.Linear(total, h), nn.ReLU(), nn.Linear(h, c))
-            for c, h in zip(cards, hidden, strict=True)
+            nn.Sequential(nn.Dropout(dropout), nn.Linear(total, h), nn.ReLU()) for h in hidden
         )
+        ordinal = [pos is not None for pos in positions]
+        self.predictors = nn.ModuleList(
+            nn.Linear(h, c + (2 if o else 0))
+            for c, h, o in zip(cards, hidden, ordinal, strict=True)
+        )
+        self.directions = nn.ParameterDict(
+            {str(j): nn.Parameter(torch.zeros(w)) for j, w in enumerate(widths) if ordinal[j]}
+        )
+        for j, pos in enumerate(positions):
+            if pos is not None:
+                self.register_buffer(f"pos{j}", torch.as_tensor(pos, dtype=torch.float32))
         owner = np.repeat(np.arange(len(widths)), widths)  # column of each embedding unit
         self.register_buffer("owner", torch.as_tensor(owner, dtype=torch.long), persistent=False)
 
+    def position(self, j: int) -> torch.Tensor | None:
+        return getattr(self, f"pos{j}", None)
+
+    def embed_column(self, j: int, codes: torch.Tensor) -> torch.Tensor:
+        out = self.embeddings[j](codes)
+        pos = self.position(j)
+        if pos is not None:
+            out = out + pos[codes].unsqueeze(1) * self.directions[str(j)]
+        return out
+
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
-        return torch.cat([e(codes[:, j]) for j, e in enumerate(self.embeddings)], dim=1)
+        return torch.cat([self.embed_column(j, codes[:, j]) for j in range(len(self.cards))], 1)
 
     def head_input(self, embedded: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         """A head's input: embeddings of the visible columns (others zero) and their flags.
@@ -178,14 +223,24 @@ class _Network(nn.Module):
         flags = visible.to(embedded.dtype)
         return torch.cat([embedded * flags[self.owner], flags.expand(len(embedded), -1)], dim=1)
 
+    def logits(self, j: int, head_input: torch.Tensor) -> torch.Tensor:
+        out = self.predictors[j](self.heads[j](head_input))
+        pos = self.position(j)
+        card = self.cards[j]
+        if pos is None:
+            return out
+        centre = out[:, card : card + 1]
+        width = nn.functional.softplus(out[:, card + 1 : card + 2]) + 0.5 / card
+        return out[:, :card] - 0.5 * ((pos.unsqueeze(0) - centre) / width) ** 2
+
     def loss(self, codes: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
         """Summed cross-entropy of every column given the columns before it in ``order``."""
         embedded = self.embed(codes)
         position = torch.empty_like(order)
         position[order] = torch.arange(len(order))
         total = embedded.new_zeros(())
-        for j, head in enumerate(self.heads):
-            logits = head(self.head_input(embedded, position < position[j]))
+        for j in range(len(self.cards)):
+            logits = self.logits(j, self.head_input(embedded, position < position[j]))
             total = total + nn.functional.cross_entropy(logits, codes[:, j], reduction="sum")
         return total / len(codes)
 
@@ -207,7 +262,9 @@ class Argn(Synthesizer):
     # ---------------------------------------------------------------- fitting
     def _build(self, shape: dict[str, Any]) -> _Network:
         self._shape = shape
-        return _Network(shape["cards"], shape["widths"], shape["hidden"], shape["dropout"])
+        return _Network(
+            shape["cards"], shape["widths"], shape["hidden"], shape["dropout"], shape["positions"]
+        )
 
     def _fit(self, data: pd.DataFrame, progress: ProgressCallback) -> None:
         params: ArgnParams = self.params  # type: ignore[assignment]
@@ -226,6 +283,9 @@ class Argn(Synthesizer):
                 "widths": [_embedding_width(c) for c in cards],
                 "hidden": [_hidden_units(c, params.hidden_scale) for c in cards],
                 "dropout": params.dropout,
+                "positions": [
+                    e.positions(data[c]) for e, c in zip(self._encoders, self.columns_, strict=True)
+                ],
             }
         )
         self._init_biases(codes)
@@ -235,9 +295,12 @@ class Argn(Synthesizer):
         """Start every head at its column's log frequencies (the rare code near zero)."""
         assert self._net is not None
         with torch.no_grad():
-            for j, head in enumerate(self._net.heads):
-                counts = np.bincount(codes[:, j], minlength=head[-1].out_features) + 0.5
-                head[-1].bias.copy_(torch.as_tensor(np.log(counts / counts.sum())))
+            for j, predictor in enumerate(self._net.predictors):
+                card = self._net.cards[j]
+                counts = np.bincount(codes[:, j], minlength=card) + 0.5
+                predictor.bias[:card].copy_(torch.as_tensor(np.log(counts / counts.sum())))
+                if predictor.out_features > card:  # the bump starts wide and flat
+                    predictor.bias[card:].copy_(torch.tensor([0.5, 3.0]))
 
     def _train(
         self, codes: torch.Tensor, rng: np.random.Generator, progress: ProgressCallback
@@ -364,7 +427,7 @@ class Argn(Synthesizer):
                 fixed = given.get(j)
                 drawn = None
                 if fixed is None or (fixed < 0).any():
-                    logits = net.heads[j](net.head_input(embedded, visible))
+                    logits = net.logits(j, net.head_input(embedded, visible))
                     drawn = self._draw(logits, rng)
                 if fixed is None:
                     values = drawn
@@ -374,7 +437,7 @@ class Argn(Synthesizer):
                     values = np.where(fixed < 0, drawn, fixed)
                 codes[:, j] = values
                 lo = int(starts[j])
-                embedded[:, lo : lo + widths[j]] = net.embeddings[j](torch.as_tensor(values))
+                embedded[:, lo : lo + widths[j]] = net.embed_column(j, torch.as_tensor(values))
                 visible[j] = True
         return codes
 
