@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.server import Server, call, multipart, request  # noqa: E402
 
+LIBRARY_STAGES: list[dict[str, float]] = []
+
 
 def _library(dataset: Path, out: Path, synthesizer: str) -> float:
     from config.job import JobConfig, SynthesizerSpec
@@ -41,9 +43,10 @@ def _library(dataset: Path, out: Path, synthesizer: str) -> float:
     # the same work as a job: holdout, fit, sample, write, and the report as JSON and HTML
     reports = [out.with_suffix(".report.json"), out.with_suffix(".report.html")]
     start = time.perf_counter()
-    synthesize(
+    result = synthesize(
         dataset, out, config, Settings(data_dir=out.parent), keep_frame=False, report=reports
     )
+    LIBRARY_STAGES.append(dict(result.timings))
     return time.perf_counter() - start
 
 
@@ -84,6 +87,7 @@ def _service(url: str, dataset: Path, out: Path, synthesizer: str) -> dict[str, 
         "job": finished - uploaded,
         "download": end - finished,
         "job_stages": sum(job["timings"].values()),
+        "stages": dict(job["timings"]),
     }
 
 
@@ -135,7 +139,7 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=ROOT.parent / "shared/datasets/adult.csv")
     parser.add_argument("--synthesizer", default="gaussian_copula")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--pollers", type=int, default=16)
+    parser.add_argument("--pollers", type=int, default=16, help="0 skips the polling part")
     parser.add_argument("--poll-seconds", type=float, default=20.0)
     parser.add_argument(
         "--poll-intervals",
@@ -156,7 +160,11 @@ def main() -> None:
                     _service(server.url, args.dataset, work / f"svc{i}.csv", args.synthesizer)
                 )
             intervals = [float(x) for x in args.poll_intervals.split(",")]
-            polled = _polling(server.url, args.dataset, args.pollers, args.poll_seconds, intervals)
+            polled = (
+                _polling(server.url, args.dataset, args.pollers, args.poll_seconds, intervals)
+                if args.pollers
+                else {}
+            )
         finally:
             server.stop()
     lib_s = statistics.median(lib)
@@ -169,6 +177,11 @@ def main() -> None:
     print(f"| HTTP: upload + job + poll + download | {svc_s:.2f} | {runs} |")
     for part in ("upload", "job", "download", "job_stages"):
         print(f"|   {part} | {statistics.median(s[part] for s in svc):.2f} | |")
+    for stage in svc[0]["stages"]:
+        print(f"|     {stage} | {statistics.median(s['stages'][stage] for s in svc):.2f} | |")
+    for stage in LIBRARY_STAGES[-1]:
+        values = [t[stage] for t in LIBRARY_STAGES[1:] if stage in t]
+        print(f"| library {stage} | {statistics.median(values):.2f} | |")
     print(
         f"service overhead: {svc_s - lib_s:+.2f} s = {(svc_s / lib_s - 1) * 100:+.1f} % of the job"
     )

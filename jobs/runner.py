@@ -34,7 +34,15 @@ from jobs.wakeup import WakeupListener
 log = logging.getLogger(__name__)
 
 
-PRELOAD_OPTIONAL = ["synthesizers.sdv_backed", "synthesizers.ctgan", "synthesizers.tvae"]
+# our own synthesizers (cart is the default) and the SDV-backed ones (missing extras: skipped)
+PRELOAD_OPTIONAL = [
+    "synthesizers.cart",
+    "synthesizers.argn",
+    "synthesizers.sdv_backed",
+    "synthesizers.gaussian_copula",
+    "synthesizers.ctgan",
+    "synthesizers.tvae",
+]
 # the report's scoring and page: imported once by the fork server, not by every job
 PRELOAD_REPORT = ["evaluation.scoring", "evaluation.report_html"]
 
@@ -75,7 +83,9 @@ class LocalRunner:
         self._ctx = multiprocessing.get_context("forkserver")
         # the fork server imports these once, so a job starts in milliseconds, not seconds;
         # modules of a missing optional extra are skipped by multiprocessing
-        self._ctx.set_forkserver_preload(["jobs.worker", *PRELOAD_REPORT, *PRELOAD_OPTIONAL])
+        self._ctx.set_forkserver_preload(
+            ["jobs.worker", *PRELOAD_REPORT, *PRELOAD_OPTIONAL, "jobs.preloaded"]
+        )
 
     # the loop -----------------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ _DISPLAY_NAMES = {
     "ctgan": "Conditional Tabular GAN",
     "tvae": "Tabular Variational Autoencoder",
     "copulagan": "Copula GAN",
+    "cart": "CART (sequential decision trees)",
+    "argn": "Autoregressive Network (ARGN)",
 }
 _FITTING = frozenset(
     {
@@ -68,6 +70,11 @@ _FITTING = frozenset(
         "log_frequency",
         "l2scale",
         "loss_factor",
+        "max_epochs",
+        "max_training_seconds",
+        "patience",
+        "validation_share",
+        "learning_rate",
     }
 )
 _GROUPS = {

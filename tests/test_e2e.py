@@ -227,7 +227,10 @@ def test_conditional_samples_over_http(server: Service, dataset: str) -> None:
         assert status == 422, (body, problem)
         assert pointer in json.dumps(problem["errors"]), problem
         assert "castle" not in json.dumps(problem)
-    copula = _submit(server.url, {"dataset_id": dataset, "num_rows": 20})
+    copula = _submit(
+        server.url,
+        {"dataset_id": dataset, "num_rows": 20, "synthesizer": {"name": "gaussian_copula"}},
+    )
     assert wait_for(server.url, copula, FINISHED)["state"] == "succeeded"
     status, problem = call(
         "POST", f"{server.url}/api/v1/jobs/{copula}/samples", {"conditions": {"Home": "rent"}}

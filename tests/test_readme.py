@@ -44,3 +44,5 @@ def test_readme_curl_flow(server: Server, tmp_path: Path) -> None:
     assert list(frame.columns) == list(source.columns) and len(frame) == 1000
     assert pd.read_parquet(tmp_path / "synthetic.parquet").shape == (1000, 14)
     assert '"state":"succeeded"' in done.stdout
+    renters = pd.read_csv(tmp_path / "renters.csv", dtype=str, keep_default_na=False)
+    assert len(renters) == 500 and set(renters.Home) == {"rent"} and set(renters.Records) == {"yes"}
