@@ -40,6 +40,10 @@ NA_SUFFIX = "__na"
 FEW_LEVELS = 20  # categorical columns with at most this many levels are visited first
 DISCRETE_VALUES = 20  # numbers with at most this many distinct values are not smoothed
 SPIKE_SHARE = 0.7  # nor are numbers where one value holds more than this share of rows
+# nor, in a smoothed column, the values many rows share (at least this many rows and this
+# share): they single nobody out, and moving them would smear the column's point masses
+COMMON_ROWS = 5
+COMMON_SHARE = 0.01
 MAX_ROUNDS = 12  # conditional sampling: rounds of drawing candidates for rows not yet matched
 MAX_CANDIDATES = 1_000_000  # candidate rows drawn at once
 
@@ -114,6 +118,7 @@ class _Column:
     starts: np.ndarray | None = None
     counts: np.ndarray | None = None
     noise: float = 0.0  # standard deviation of the noise added to each draw
+    smooth: np.ndarray | None = None  # per donor: 1 if noise is added (not a common value)
     low: float = 0.0
     high: float = 0.0
 
@@ -264,11 +269,16 @@ class Cart(Synthesizer):
         if params.smoothing == "density" and not self._discrete(y):
             bandwidth = _silverman(y)
         noise = bandwidth / np.sqrt(2.0)
-        if noise > 0:  # stored donors are never training values
-            donors = np.clip(donors + rng.normal(0.0, noise, len(donors)), low, high)
+        smooth = None
+        if noise > 0:  # stored donors are never training values, except common ones
+            values, value_counts = np.unique(y, return_counts=True)
+            common = values[value_counts >= max(COMMON_ROWS, COMMON_SHARE * len(y))]
+            smooth = (~np.isin(donors, common)).astype(np.uint8)
+            moved = np.clip(donors + rng.normal(0.0, noise, len(donors)), low, high)
+            donors = np.where(smooth == 1, moved, donors)
         return _Column(
             col, kind, predictors, tree, donors=donors, starts=starts, counts=counts,
-            noise=noise, low=low, high=high,
+            noise=noise, smooth=smooth, low=low, high=high,
         )  # fmt: skip
 
     @staticmethod
@@ -391,8 +401,14 @@ class Cart(Synthesizer):
         pick = column.starts[leaves] + np.minimum((u * counts).astype(np.int64), counts - 1)
         values = column.donors[pick]
         if column.noise > 0:
-            values = values + rng.normal(0.0, column.noise, len(values))
-            values = np.clip(values, column.low, column.high)
+            moved = np.clip(
+                values + rng.normal(0.0, column.noise, len(values)), column.low, column.high
+            )
+            values = (
+                moved
+                if column.smooth is None
+                else np.where(column.smooth[pick] == 1, moved, values)
+            )
         return values
 
     # ---------------------------------------------------------------- state
@@ -403,7 +419,7 @@ class Cart(Synthesizer):
             arrays: dict[str, np.ndarray] = {}
             if column.tree is not None:
                 arrays.update(column.tree.arrays(prefix))
-            for name in ("cumulative", "donors", "starts", "counts"):
+            for name in ("cumulative", "donors", "starts", "counts", "smooth"):
                 value = getattr(column, name)
                 if value is not None:
                     arrays[f"{prefix}.{name}"] = value
@@ -442,6 +458,7 @@ class Cart(Synthesizer):
                     starts=get("starts"),
                     counts=get("counts"),
                     noise=float(entry["noise"]),
+                    smooth=get("smooth"),  # absent in older files: every donor smoothed
                     low=float(entry["low"]),
                     high=float(entry["high"]),
                 )
