@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from config.errors import ConfigError, FieldProblem
-from config.job import JobConfig, OutputOptions
+from config.job import DEFAULT_SYNTHESIZER, JobConfig, OutputOptions
 from config.loader import load_document
 from config.requests import JobRequest, SampleRequest
 from config.schema import ColumnKind, DatasetSchema, merge_schema, parse_schema
@@ -261,7 +261,8 @@ def parse_job_request(data: object) -> JobRequest:
     except ValidationError as exc:
         problems.extend(config_error_from_validation(exc, "job").problems)
     synth = data.get("synthesizer") if isinstance(data, dict) else None
-    name = synth.get("name", "gaussian_copula") if isinstance(synth, dict) else "gaussian_copula"
+    name = synth.get("name", DEFAULT_SYNTHESIZER) if isinstance(synth, dict) else None
+    name = name or DEFAULT_SYNTHESIZER
     params = synth.get("params") if isinstance(synth, dict) else None
     if isinstance(name, str) and (params is None or isinstance(params, dict)):
         try:

@@ -181,7 +181,7 @@ def test_more_samples_from_a_fitted_model_same_seed_same_bytes(
         assert done["state"] == "succeeded" and "fitting" not in done["timings"]
         results.append(request("GET", f"{server.url}/api/v1/jobs/{job['id']}/result")[2])
         # judged against the parent's holdout, like the parent
-        _check_quality_report(server.url, job["id"], "gaussian_copula", synthetic=1000)
+        _check_quality_report(server.url, job["id"], "cart", synthetic=1000)
     assert results[0] == results[1] and len(results[0].splitlines()) == 1001
 
 
