@@ -192,6 +192,13 @@ class _Network(nn.Module):
             nn.Linear(h, c + (2 if o else 0))
             for c, h, o in zip(cards, hidden, ordinal, strict=True)
         )
+        # a number's bump centre also gets a linear path from the visible columns, so that
+        # "about the value of that other number" needs no hidden unit to be learnt
+        self.skips = nn.ModuleDict(
+            {str(j): nn.Linear(total, 1, bias=False) for j in range(len(widths)) if ordinal[j]}
+        )
+        for skip in self.skips.values():
+            nn.init.zeros_(skip.weight)
         self.directions = nn.ParameterDict(
             {str(j): nn.Parameter(torch.zeros(w)) for j, w in enumerate(widths) if ordinal[j]}
         )
@@ -225,11 +232,12 @@ class _Network(nn.Module):
 
     def logits(self, j: int, head_input: torch.Tensor) -> torch.Tensor:
         out = self.predictors[j](self.heads[j](head_input))
+        skip = self.skips[str(j)](head_input) if str(j) in self.skips else None
         pos = self.position(j)
         card = self.cards[j]
         if pos is None:
             return out
-        centre = out[:, card : card + 1]
+        centre = out[:, card : card + 1] + skip
         width = nn.functional.softplus(out[:, card + 1 : card + 2]) + 0.5 / card
         return out[:, :card] - 0.5 * ((pos.unsqueeze(0) - centre) / width) ** 2
 
