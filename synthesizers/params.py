@@ -98,16 +98,16 @@ class CartParams(_Params):
         le=10_000,
         description="fewest real rows in a tree leaf: every draw has at least this many donors "
         "(the main privacy dial); None: one in 400 training rows on large tables (97 for "
-        "39,000), 30,000 / rows on small ones (60 for 500 rows, 30 for 1,000), at least 5 and "
-        "at most 60 from the small-table rule",
+        "39,000), 60,000 / rows on smaller ones (at most 60: 60 up to 1,000 rows, 17 for "
+        "3,500), at least 5",
     )
 
     def leaf_rows(self, rows: int) -> int:
         """The leaf minimum for a table of ``rows`` training rows."""
         # small tables get large leaves: with 5-row leaves on 500 rows our report found 61-65% of
         # the synthetic rows closer to a training row than unseen rows are; 60 gave fresh rows
-        # at the same fidelity (bench/README.md)
-        return self.min_samples_leaf or max(5, rows // 400, min(60, 30_000 // max(rows, 1)))
+        # at the same fidelity, and 17 rather than 8 on 3,500 rows (bench/README.md)
+        return self.min_samples_leaf or max(5, rows // 400, min(60, 60_000 // max(rows, 1)))
 
     max_depth: int | None = Field(
         None, ge=1, le=64, description="deepest tree; None: grow until the leaf minimum"
