@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,26 @@ def _job_config(
     return parse_job_config(data)
 
 
+_OUTPUT = click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="output file; its suffix may pick the format (.csv .tsv .xlsx .parquet .json)",
+)
+
+
+@contextmanager
+def _clear_errors(io_what: str = "cannot read or write a file") -> Iterator[None]:
+    """Our errors and I/O errors as one line and exit status 2, never a traceback."""
+    try:
+        yield
+    except _known_errors() as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{io_what}: {exc.strerror or 'I/O error'}")
+
+
 @click.group()
 def main() -> None:
     """Cinnamon Synthetization: synthetic tables that keep the input's columns and formats."""
@@ -74,13 +96,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("input_path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="output file; its suffix may pick the format (.csv .tsv .xlsx .parquet .json)",
-)
+@_OUTPUT
 @click.option(
     "--config",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -129,7 +145,7 @@ def synthesize(
     from synthesizers.progress import Progress
 
     settings = Settings()
-    try:
+    with _clear_errors():
         job = _job_config(config, synthesizer, params, rows, seed, settings)
         bar = _ProgressBar(disabled=quiet or not sys.stderr.isatty())
 
@@ -148,10 +164,6 @@ def synthesize(
             )
         if save_model is not None:
             result.model.save(save_model)
-    except _known_errors() as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot read or write a file: {exc.strerror or 'I/O error'}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     if not quiet:
         click.echo(f"wrote {output} ({timings})", err=True)
@@ -181,13 +193,7 @@ def _conditions(pairs: tuple[str, ...], path: Path | None, settings: Settings) -
 
 @main.command()
 @click.argument("model_path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="output file; its suffix may pick the format (.csv .tsv .xlsx .parquet .json)",
-)
+@_OUTPUT
 @click.option("--rows", type=int, help="number of rows (default: as many as the training data)")
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option(
@@ -216,7 +222,7 @@ def sample(
     from jobs.synthesis import FittedModel
 
     settings = Settings()
-    try:
+    with _clear_errors():
         if rows is not None and not 1 <= rows <= settings.limits.max_num_rows:
             raise ConfigError(f"--rows must be between 1 and {settings.limits.max_num_rows}")
         conditions = _conditions(pairs, conditions_file, settings)
@@ -227,10 +233,6 @@ def sample(
         if conditions is not None:
             fixed, rows = fixed_values(model, conditions, rows)
         model.sample_to_file(output, rows, seed, fixed=fixed)
-    except _known_errors() as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot read or write a file: {exc.strerror or 'I/O error'}")
 
 
 @main.command()
@@ -245,13 +247,9 @@ def inspect(input_path: Path, config: Path | None) -> None:
     from jobs.synthesis import inspect_table
 
     settings = Settings()
-    try:
+    with _clear_errors("cannot read the input"):
         job = _job_config(config, None, (), None, None, settings)
         schema = inspect_table(input_path, job, settings)
-    except _known_errors() as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot read the input: {exc.strerror or 'I/O error'}")
     document = {"schema": schema.model_dump(mode="json", exclude_none=True)}
     click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
 

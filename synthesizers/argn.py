@@ -19,7 +19,6 @@ bin edges; no training row.
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 
 from synthesizers.base import Synthesizer
+from synthesizers.model_file import array_blob, blob_array
 from synthesizers.params import ArgnParams
 from synthesizers.progress import Progress, ProgressCallback
 
@@ -38,16 +38,6 @@ RARE = 0  # code 0: values seen in too few rows, grouped; never drawn
 EXACT_SHARE = 0.01  # a number holding this share of rows keeps its exact value as a token
 DISCRETE_MASS = 0.999  # a number whose non-rare values hold this much is a categorical of them
 SAMPLE_CHUNK = 10_000  # rows pushed through the network at once when sampling
-
-
-def _to_npy(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, array, allow_pickle=False)
-    return out.getvalue()
-
-
-def _from_npy(blob: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
 @dataclass
@@ -138,8 +128,8 @@ class _Encoder:
         if self.kind == "categorical":
             return {"kind": self.kind, "levels": self.levels}, {}
         return {"kind": self.kind}, {
-            f"{prefix}.exact.npy": _to_npy(self.exact),
-            f"{prefix}.edges.npy": _to_npy(self.edges),
+            f"{prefix}.exact.npy": array_blob(self.exact),
+            f"{prefix}.edges.npy": array_blob(self.edges),
         }
 
     @classmethod
@@ -148,8 +138,8 @@ class _Encoder:
             return cls("categorical", levels=list(meta["levels"]))
         return cls(
             "numerical",
-            exact=_from_npy(blobs[f"{prefix}.exact.npy"]),
-            edges=_from_npy(blobs[f"{prefix}.edges.npy"]),
+            exact=blob_array(blobs[f"{prefix}.exact.npy"]),
+            edges=blob_array(blobs[f"{prefix}.edges.npy"]),
         )
 
 
@@ -472,7 +462,7 @@ class Argn(Synthesizer):
         weights = []
         for key, tensor in self._net.state_dict().items():
             weights.append(key)
-            blobs[f"w.{key}.npy"] = _to_npy(tensor.detach().cpu().numpy())
+            blobs[f"w.{key}.npy"] = array_blob(tensor.detach().cpu().numpy())
         meta = {"encoders": encoders, "shape": self._shape, "weights": weights}
         return meta, blobs
 
@@ -481,7 +471,7 @@ class Argn(Synthesizer):
             _Encoder.from_meta(m, blobs, f"e{j}") for j, m in enumerate(meta["encoders"])
         ]
         net = self._build(dict(meta["shape"]))
-        state = {k: torch.as_tensor(_from_npy(blobs[f"w.{k}.npy"])) for k in meta["weights"]}
+        state = {k: torch.as_tensor(blob_array(blobs[f"w.{k}.npy"])) for k in meta["weights"]}
         net.load_state_dict(state)
         net.eval()
         self._net = net

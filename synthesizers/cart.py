@@ -22,7 +22,6 @@ blobs, no pickle) and rows are routed through them with numpy, a batch at a time
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from synthesizers.base import Synthesizer
 from synthesizers.conditions import ConditionsError
 from synthesizers.errors import SynthesizerError
+from synthesizers.model_file import array_blob, blob_array
 from synthesizers.params import CartParams
 from synthesizers.progress import Progress, ProgressCallback
 
@@ -121,16 +121,6 @@ class _Column:
     smooth: np.ndarray | None = None  # per donor: 1 if noise is added (not a common value)
     low: float = 0.0
     high: float = 0.0
-
-
-def _to_npy(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, array, allow_pickle=False)
-    return out.getvalue()
-
-
-def _from_npy(blob: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
 def _silverman(values: np.ndarray) -> float:
@@ -423,7 +413,7 @@ class Cart(Synthesizer):
                 value = getattr(column, name)
                 if value is not None:
                     arrays[f"{prefix}.{name}"] = value
-            blobs.update({f"{k}.npy": _to_npy(v) for k, v in arrays.items()})
+            blobs.update({f"{k}.npy": array_blob(v) for k, v in arrays.items()})
             plan.append(
                 {
                     "name": column.name,
@@ -439,7 +429,7 @@ class Cart(Synthesizer):
 
     def _load_state(self, meta: dict[str, Any], blobs: dict[str, bytes]) -> None:
         self._levels = {k: list(v) for k, v in meta["levels"].items()}
-        arrays = {k.removesuffix(".npy"): _from_npy(v) for k, v in blobs.items()}
+        arrays = {k.removesuffix(".npy"): blob_array(v) for k, v in blobs.items()}
         self._plan = []
         for i, entry in enumerate(meta["plan"]):
             prefix = f"c{i}"

@@ -14,6 +14,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from synthesizers.errors import ModelIntegrityError
 
 MAGIC = b"CSYNMODEL1"
@@ -48,3 +50,15 @@ def read_model_file(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, b
         meta = json.loads(zf.read("meta.json"))
         blobs = {n[len("blobs/") :]: zf.read(n) for n in zf.namelist() if n.startswith("blobs/")}
     return meta, blobs
+
+
+def array_blob(array: np.ndarray) -> bytes:
+    """A numeric array as an ``.npy`` blob (never pickled)."""
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=False)
+    return out.getvalue()
+
+
+def blob_array(blob: bytes) -> np.ndarray:
+    """The array of an ``array_blob`` (object arrays refused: no pickle is ever loaded)."""
+    return np.load(io.BytesIO(blob), allow_pickle=False)
