@@ -139,6 +139,9 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=ROOT.parent / "shared/datasets/adult.csv")
     parser.add_argument("--synthesizer", default="gaussian_copula")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds of pause before each measured call"
+    )
     parser.add_argument("--pollers", type=int, default=16, help="0 skips the polling part")
     parser.add_argument("--poll-seconds", type=float, default=20.0)
     parser.add_argument(
@@ -155,7 +158,11 @@ def main() -> None:
             _service(server.url, args.dataset, work / "warm.csv", args.synthesizer)  # fork server
             lib, svc = [], []
             for i in range(args.repeats):
+                # after a job the runner forks and warms up its next standby process (about
+                # 0.5 s of CPU at nice 10): let it finish so that it overlaps no measurement
+                time.sleep(args.settle)
                 lib.append(_library(args.dataset, work / f"lib{i}.csv", args.synthesizer))
+                time.sleep(args.settle)
                 svc.append(
                     _service(server.url, args.dataset, work / f"svc{i}.csv", args.synthesizer)
                 )

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     job_nice: int = Field(
         10, ge=0, le=19, description="niceness of job processes, so the API stays responsive"
     )
+    standby_process: bool = Field(
+        True,
+        description="keep one job process forked and warmed up while no job runs, so the next "
+        "job starts warm (it still runs that one job only)",
+    )
     lease_s: float = Field(30.0, gt=0, description="job lease; renewed every third of it")
     max_attempts: int = Field(3, ge=1, description="tries of a job whose worker was lost")
     runner_poll_s: float = Field(0.5, gt=0, description="how often the runner looks for work")

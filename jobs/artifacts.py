@@ -57,6 +57,12 @@ class ArtifactStore:
             self._mkdir(path)
         return path
 
+    def warmup_dir(self) -> Path:
+        """Where standby processes warm up on made-up tables (``jobs.warmup``)."""
+        path = self.root / "warmup"
+        self._mkdir(path)
+        return path
+
     def tmp_dir(self) -> Path:
         """Where uploads are spooled before they become a dataset."""
         path = self.root / "tmp"

@@ -1,4 +1,7 @@
-"""The entry point of a job's child process: limits first, then the job function.
+"""The entry points of a job's process: limits first, then the job function.
+
+``child_main`` runs one job in a freshly forked process; ``standby_main`` first warms up on a
+made-up table (``jobs.warmup``) while the runner is idle, then waits for the one job it runs.
 
 Kept apart from ``jobs.worker`` so that the runner, which only names this function, does not
 import the synthesis stack itself; the fork server has it preloaded for the children.
@@ -7,13 +10,18 @@ import the synthesis stack itself; the fork server has it preloaded for the chil
 from __future__ import annotations
 
 import contextlib
+import gc
+import logging
 import os
 import signal
 import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _die_with_parent() -> None:
@@ -55,17 +63,16 @@ def _address_space_bytes() -> int:
     return 0
 
 
-def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
-    """Entry point of a job's child process: apply the memory cap, then run the job.
-
-    The cap (RLIMIT_AS) is ``memory_mb`` on top of what the process maps at start, i.e. the
-    libraries the fork server preloaded, so that the setting means the job's own memory.
-    """
+def _prepare(settings: Settings) -> None:
+    """What every job process does first: die with the runner, yield the CPU to the API."""
     _die_with_parent()
     _release_fork_server()
-    settings = Settings.model_validate(settings_json)
     if settings.job_nice:
         os.nice(settings.job_nice)  # training yields the CPU to the web workers
+
+
+def _run(job_id: str, settings: Settings, memory_mb: int) -> None:
+    """Thread pools and the memory cap for this job, then the job itself."""
     if settings.threads:
         from threadpoolctl import threadpool_limits
 
@@ -78,3 +85,41 @@ def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> No
     from jobs.worker import run_job  # preloaded by the fork server: no import cost here
 
     run_job(job_id, settings)
+
+
+def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
+    """Entry point of a job's child process: apply the memory cap, then run the job.
+
+    The cap (RLIMIT_AS) is ``memory_mb`` on top of what the process maps at start, i.e. the
+    libraries the fork server preloaded, so that the setting means the job's own memory.
+    """
+    settings = Settings.model_validate(settings_json)
+    _prepare(settings)
+    _run(job_id, settings, memory_mb)
+
+
+def standby_main(
+    conn: Connection, settings_json: dict[str, Any], memory_mb: int, scratch: str
+) -> None:
+    """Entry point of a standby process: warm up, say so, wait for one job, run it, exit.
+
+    The warm-up works in ``scratch`` (a folder the runner named). The runner sends
+    ``(job_id, threads)`` or closes the pipe (then this process exits). The memory cap is
+    applied when the job arrives, on top of what the process maps then.
+    """
+    settings = Settings.model_validate(settings_json)
+    _prepare(settings)
+    try:
+        from jobs.warmup import warm_up
+
+        warm_up(settings, Path(scratch))
+    except Exception as exc:  # a failed warm-up only costs the speed-up, never the job
+        log.warning("standby warm-up failed: %s", type(exc).__name__)
+    gc.collect()
+    try:
+        conn.send("ready")
+        job_id, threads = conn.recv()
+    except (EOFError, OSError):
+        return  # the runner let this standby go
+    conn.close()
+    _run(job_id, settings.model_copy(update={"threads": threads}), memory_mb)

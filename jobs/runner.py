@@ -15,6 +15,7 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.forkserver
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -22,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from config.settings import Settings
 from jobs.artifacts import ArtifactStore
@@ -56,6 +58,34 @@ class _Child:
     abandoned: bool = False  # the row was deleted or taken over: leave it alone
 
 
+@dataclass
+class _Standby:
+    """A job process forked ahead of its job, warming up (``jobs.child.standby_main``)."""
+
+    process: BaseProcess
+    conn: multiprocessing.connection.Connection
+    scratch: Path  # its warm-up folder
+    ready: bool = False
+
+    def is_ready(self) -> bool:
+        """True once its warm-up is done and it waits for a job."""
+        if not self.ready and self.process.is_alive():
+            with contextlib.suppress(EOFError, OSError):
+                self.ready = self.conn.poll() and self.conn.recv() == "ready"
+        return self.ready and self.process.is_alive()
+
+    def dismiss(self) -> None:
+        """Let it go: closing the pipe ends a waiting standby, a warming one is killed."""
+        self.conn.close()
+        if not self.ready:
+            self.process.kill()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        shutil.rmtree(self.scratch, ignore_errors=True)  # left behind by a cut-short warm-up
+
+
 def _death_reason(exitcode: int | None, memory_mb: int) -> str:
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
@@ -80,6 +110,7 @@ class LocalRunner:
         self._last_heartbeat = 0.0
         self._last_recovery = 0.0
         self._last_cleanup = 0.0
+        self._standby: _Standby | None = None
         self._ctx = multiprocessing.get_context("forkserver")
         # the fork server imports these once, so a job starts in milliseconds, not seconds;
         # modules of a missing optional extra are skipped by multiprocessing
@@ -96,6 +127,7 @@ class LocalRunner:
         # runner waits for work, not when the first job arrives
         if self.starts_children:
             multiprocessing.forkserver.ensure_running()
+            self._remove_old_warmups()
         log.info("%s %s started", type(self).__name__, self.id)
         wake = WakeupListener(self.settings.data_dir, f"{os.getpid()}-{self.id[-8:]}")
         self._wake = wake
@@ -129,6 +161,7 @@ class LocalRunner:
                 log.warning("job %s lost its lease: now %s", job_id, state.value)
             self._last_recovery = now
         self.take_work()
+        self._keep_standby()
         self._callbacks()
         if self.settings.retention_hours and now - self._last_cleanup >= 600:
             self._cleanup()
@@ -163,20 +196,84 @@ class LocalRunner:
     # children -----------------------------------------------------------------------------
 
     def _start(self, job_id: str) -> None:
-        from jobs.child import child_main
+        threads = self.threads_for_next_job()
+        process = self._hand_to_standby(job_id, threads)
+        if process is None:
+            from jobs.child import child_main
 
-        settings = self.settings.model_dump(mode="json")
-        settings["threads"] = self.threads_for_next_job()
-        process = self._ctx.Process(
-            target=child_main,
-            args=(job_id, settings, self.settings.job_memory_mb),
-            name=f"job-{job_id}",
-            daemon=False,
-        )
-        process.start()
+            settings = self.settings.model_dump(mode="json")
+            settings["threads"] = threads
+            process = self._ctx.Process(
+                target=child_main,
+                args=(job_id, settings, self.settings.job_memory_mb),
+                name=f"job-{job_id}",
+                daemon=False,
+            )
+            process.start()
         self.children[job_id] = _Child(process, time.monotonic())
         self.store.update_job(job_id, worker_pid=process.pid)
         log.info("job %s started in process %s", job_id, process.pid)
+
+    def _hand_to_standby(self, job_id: str, threads: int) -> BaseProcess | None:
+        """Give the job to the warmed-up standby process; None if there is none ready.
+
+        A standby still warming up is dismissed rather than waited for: its warm-up would
+        compete with the job for the cores.
+        """
+        standby, self._standby = self._standby, None
+        if standby is None:
+            return None
+        if standby.is_ready():
+            try:
+                standby.conn.send((job_id, threads))
+                standby.conn.close()
+                return standby.process
+            except OSError:
+                pass  # it died just now: start the job in a fresh process
+        standby.dismiss()
+        return None
+
+    def _keep_standby(self) -> None:
+        """While no job runs, keep one process forked and warming up for the next job."""
+        if not (self.starts_children and self.settings.standby_process) or self.stopping.is_set():
+            return
+        if self._standby is not None:
+            if self._standby.process.is_alive():
+                return
+            log.warning(
+                "standby process %s ended (%s)",
+                self._standby.process.pid,
+                self._standby.process.exitcode,
+            )
+            self._standby.dismiss()
+            self._standby = None
+        if self.children:
+            return  # its warm-up would slow the running jobs down
+        from jobs.child import standby_main
+
+        mine, theirs = self._ctx.Pipe()
+        settings = self.settings.model_dump(mode="json")
+        scratch = self.artifacts.warmup_dir() / uuid.uuid4().hex
+        process = self._ctx.Process(
+            target=standby_main,
+            args=(theirs, settings, self.settings.job_memory_mb, str(scratch)),
+            name="job-standby",
+            daemon=False,
+        )
+        process.start()
+        theirs.close()
+        self._standby = _Standby(process, mine, scratch)
+
+    def dismiss_standby(self) -> None:
+        """End the standby process, if any (killed if still warming up)."""
+        standby, self._standby = self._standby, None
+        if standby is not None:
+            standby.dismiss()
+
+    def standby_pid(self) -> int | None:
+        """The process id of the warmed-up standby waiting for a job, None if there is none."""
+        standby = self._standby
+        return standby.process.pid if standby is not None and standby.is_ready() else None
 
     def threads_for_next_job(self) -> int:
         """torch/BLAS threads for a job starting now: the cores shared by the running jobs.
@@ -242,6 +339,7 @@ class LocalRunner:
 
     def shutdown(self) -> None:
         """Stop the children and hand their jobs back to the queue for the next start."""
+        self.dismiss_standby()
         for job_id, child in self.children.items():
             child.process.kill()
             child.process.join(10)
@@ -260,7 +358,16 @@ class LocalRunner:
                     target=send_callback, args=(self.store, self.settings, job), daemon=True
                 ).start()
 
+    def _remove_old_warmups(self) -> None:
+        """Warm-up folders left by a runner that died (a live one is seconds old)."""
+        before = time.time() - 600
+        for folder in self.artifacts.warmup_dir().iterdir():
+            with contextlib.suppress(OSError):
+                if folder.stat().st_mtime < before:
+                    shutil.rmtree(folder, ignore_errors=True)
+
     def _cleanup(self) -> None:
+        self._remove_old_warmups()
         before = time.time() - self.settings.retention_hours * 3600
         jobs, datasets = self.store.expired(before)
         for job in jobs:

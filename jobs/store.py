@@ -68,13 +68,28 @@ class JobStore(Protocol):
     def finish(self, job_id: str, state: JobState, **values: Any) -> bool: ...
 
 
+def _set_wal(cur: Any) -> None:
+    """Switch to WAL; SQLite answers "locked" at once (no busy wait) while another connection
+    creates the file or holds it, so try again for a while."""
+    import sqlite3
+
+    for attempt in range(100):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_setup(engine: Engine, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        _set_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 

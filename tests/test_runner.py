@@ -81,17 +81,112 @@ def test_timeout_fails_the_job_with_the_limit(tmp_path: Path, run_runner: Any) -
     assert done.error is not None and done.error["detail"] == "timeout after 2 s"
 
 
-def test_memory_cap_fails_the_job_and_says_so(tmp_path: Path, run_runner: Any) -> None:
+def _ready_standby(runner: LocalRunner, other_than: int | None = None) -> int:
+    """Wait for the runner's warmed-up standby process (a new one, if ``other_than``)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pid = runner.standby_pid()
+        if pid is not None and pid != other_than:
+            return pid
+        time.sleep(0.1)
+    raise AssertionError("no standby process got ready")
+
+
+def _pid_of(settings: Settings, job_id: str) -> int | None:
+    """The process the runner ran a job in (the row's worker_pid)."""
+    from sqlalchemy import create_engine, select
+
+    from jobs.tables import jobs
+
+    engine = create_engine(settings.store_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(jobs.c.worker_pid).where(jobs.c.id == job_id)).scalar()
+    finally:
+        engine.dispose()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # exited, not yet reaped
+
+
+@pytest.mark.parametrize("standby", [False, True], ids=["fresh-process", "standby-process"])
+def test_memory_cap_fails_the_job_and_says_so(
+    tmp_path: Path, run_runner: Any, standby: bool
+) -> None:
     # one batch of 5M rows x 14 columns needs well over 256 MB
     settings = _settings(tmp_path, job_memory_mb=256, sample_batch_rows=5_000_000)
     svc = service.open_services(settings)
-    job = _submit(svc, num_rows=5_000_000)
-    run_runner(settings)
+    if standby:  # the cap counts from when the job reaches the warmed-up process
+        runner = run_runner(settings)
+        pid = _ready_standby(runner)
+        job = _submit(svc, num_rows=5_000_000)
+    else:  # claimed at the runner's first round, before any standby exists
+        job = _submit(svc, num_rows=5_000_000)
+        run_runner(settings)
     done = _wait(svc, job.id)
+    if standby:
+        assert _pid_of(settings, job.id) == pid
     assert done.state == JobState.FAILED
     assert done.error is not None
     assert done.error["title"] == "Out of memory", done.error
     assert "memory" in done.error["detail"]
+
+
+def test_standby_process_runs_exactly_one_job(tmp_path: Path, run_runner: Any) -> None:
+    """An idle runner keeps one warmed-up process; it runs the next job, only that one."""
+    settings = _settings(tmp_path)
+    svc = service.open_services(settings)
+    runner = run_runner(settings)
+    first = _ready_standby(runner)
+    files = [p for p in settings.data_dir.rglob("*") if p.is_file()]
+    assert all(p.name.startswith("jobs.sqlite3") for p in files), files  # the warm-up cleaned up
+    job = _wait(svc, _submit(svc, num_rows=30).id)
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert _pid_of(settings, job.id) == first
+    second = _ready_standby(runner, other_than=first)
+    assert _gone(first)  # the process ended with its job
+    job = _wait(svc, _submit(svc, num_rows=30).id)
+    assert job.state == JobState.SUCCEEDED and _pid_of(settings, job.id) == second
+
+
+def test_a_lost_standby_is_replaced(tmp_path: Path, run_runner: Any) -> None:
+    settings = _settings(tmp_path)
+    svc = service.open_services(settings)
+    runner = run_runner(settings)
+    lost = _ready_standby(runner)
+    os.kill(lost, signal.SIGKILL)
+    replacement = _ready_standby(runner, other_than=lost)
+
+    job = _wait(svc, _submit(svc, num_rows=30).id)
+    assert job.state == JobState.SUCCEEDED and _pid_of(settings, job.id) == replacement
+
+
+def test_a_standby_cut_short_leaves_nothing_behind(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    runner = LocalRunner(settings)  # no loop: this test drives it
+    try:
+        for pause in (0.5, 1.0, 2.0):
+            runner._keep_standby()
+            time.sleep(pause)  # somewhere in its warm-up (or already waiting)
+            runner.dismiss_standby()
+            assert not list((settings.data_dir / "warmup").iterdir())
+    finally:
+        runner.shutdown()
+
+
+def test_no_standby_when_switched_off(tmp_path: Path, run_runner: Any) -> None:
+    settings = _settings(tmp_path, standby_process=False)
+    svc = service.open_services(settings)
+    runner = run_runner(settings)
+    job = _wait(svc, _submit(svc, num_rows=30).id)
+    assert job.state == JobState.SUCCEEDED
+    time.sleep(1)
+    assert runner.standby_pid() is None and runner._standby is None
 
 
 def test_a_job_whose_runner_died_is_rerun(tmp_path: Path, run_runner: Any) -> None:
