@@ -151,3 +151,10 @@ class ArgnParams(_Params):
         1.0, gt=0, le=16, description="multiplies each head's hidden units (16 * ln levels)"
     )
     dropout: float = Field(0.25, ge=0, lt=1, description="dropout before each head's layer")
+    fixed_order_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="share of training batches in the table's column order (the order rows are "
+        "generated in); the others use random orders, so any columns can be conditioned on",
+    )

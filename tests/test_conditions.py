@@ -28,7 +28,7 @@ CONDITIONAL = ["cart", "argn"]
 # cart conditions exactly (leading columns set, later ones by rejection): its conditional rows
 # match its own rows filtered on the condition. argn seeds the given columns first, a different
 # order of the same learned conditionals: on 600 rows they agree only roughly.
-LAW_TOLERANCE = {"cart": 0.06, "argn": 0.2}
+LAW_TOLERANCE = {"cart": 0.06, "argn": 0.06}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,24 @@ def test_conditional_law_matches_filtered_rows(name: str, models: dict[str, Fitt
     # and it is not the marginal: in the real rows a woman is never a husband
     husbands = (free.relationship == "Husband").mean()
     assert husbands > 0.25
-    assert (given.relationship == "Husband").mean() < (0.01 if name == "cart" else husbands / 2)
+    assert (given.relationship == "Husband").mean() < (0.01 if name == "cart" else husbands / 4)
+
+
+def test_argn_rows_no_draw_matches_are_generated_given_first(
+    models: dict[str, FittedModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When rejection finds no match (here: no rounds at all), argn generates the given
+    columns first: still exact conditions and the rows asked for. (Their law is what the
+    random-order batches taught, rougher on a table this small than the rejection path.)"""
+    from synthesizers import argn
+
+    monkeypatch.setattr(argn, "REJECTION_ROUNDS", 0)
+    model = models["argn"]
+    fixed, rows = fixed_values(model, {"sex": "Female", "income": ">50K"}, 2000)
+    given = model.sample(rows, seed=6, fixed=fixed)
+    assert len(given) == 2000
+    assert (given.sex == "Female").all() and (given.income == ">50K").all()
+    assert not given.equals(model.sample(rows, seed=7, fixed=fixed))
 
 
 @pytest.mark.parametrize("name", CONDITIONAL)
