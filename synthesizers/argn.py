@@ -7,9 +7,10 @@ column has an embedding and a small head (dropout, one ReLU layer, logits). A he
 embeddings of the columns that come *before* it in the batch's column order (a strictly
 lower-triangular mask in that order). Half the training batches (``fixed_order_share``) use
 the table's own order, the one rows are generated in, and the others an order drawn afresh,
-so one network learns every conditional (conditional sampling fixes the given columns first)
-while most of its capacity goes to the conditionals generation uses: on credit_data and the
-polls this raised fidelity by 0.015 and 0.02 over random orders only (all fixed: less).
+so one network learns every conditional while most of its capacity goes to the conditionals
+generation uses: on credit_data and the polls this raised fidelity by 0.015 and 0.02 over
+random orders only (all fixed: less). Conditional rows: rejection in that order, and the
+given columns first for rows no round matched (``_sample_fixed``).
 
 Training: a validation share of the training rows (never the evaluation holdout), AdamW with
 a plateau schedule, the best epoch kept, early stopping and a wall-clock budget; progress per
