@@ -115,6 +115,7 @@ def _run_job(task: object, job_id: object) -> str:
 
     runner = _worker_runner()
     assert isinstance(runner, LocalRunner)
+    _fork_server_ready()  # never hold a lease while the fork server still imports
     job = runner.store.claim_job(job_id, runner.id, runner.settings.lease_s)
     if job is None:  # taken, finished, cancelled or deleted: a duplicate or late delivery
         log.info("job %s is not queued: message dropped", job_id)
@@ -124,13 +125,20 @@ def _run_job(task: object, job_id: object) -> str:
     return "ran"
 
 
+@functools.lru_cache(maxsize=1)
+def _fork_server_ready() -> None:
+    """Start this worker's fork server and wait for its imports (once per worker)."""
+    from jobs.runner import LocalRunner
+
+    runner = _worker_runner()  # sets the fork server's preloaded modules
+    assert isinstance(runner, LocalRunner)
+    runner.start_fork_server()
+
+
 @worker_ready.connect
 def _start_fork_server(**_: object) -> None:
     """At worker start: the fork server imports the job modules now, not at the first job."""
-    import multiprocessing.forkserver
-
-    _worker_runner()  # sets the fork server's preloaded modules
-    multiprocessing.forkserver.ensure_running()
+    _fork_server_ready()
 
 
 def _worker_app() -> Celery | None:

@@ -87,6 +87,10 @@ def _run(job_id: str, settings: Settings, memory_mb: int) -> None:
     run_job(job_id, settings)
 
 
+def fork_server_ready() -> None:
+    """A no-op process: forking it succeeds once the fork server has done its imports."""
+
+
 def child_main(job_id: str, settings_json: dict[str, Any], memory_mb: int) -> None:
     """Entry point of a job's child process: apply the memory cap, then run the job.
 

@@ -118,6 +118,21 @@ class LocalRunner:
             ["jobs.worker", *PRELOAD_REPORT, *PRELOAD_OPTIONAL, "jobs.preloaded"]
         )
 
+    def start_fork_server(self) -> None:
+        """Start the fork server and wait until its preloaded imports are done.
+
+        Claiming a job before that would hold its lease without a heartbeat while the first
+        fork waits for the imports (seconds on a cold machine), so another runner could take
+        the job over. A no-op process forked and joined here returns only once the server
+        serves forks.
+        """
+        from jobs.child import fork_server_ready
+
+        multiprocessing.forkserver.ensure_running()
+        probe = self._ctx.Process(target=fork_server_ready, name="fork-server-probe")
+        probe.start()
+        probe.join()
+
     # the loop -----------------------------------------------------------------------------
 
     def run(self, parent_pid: int | None = None) -> None:
@@ -126,7 +141,7 @@ class LocalRunner:
         # start the fork server now: it imports the preloaded modules (seconds) while the
         # runner waits for work, not when the first job arrives
         if self.starts_children:
-            multiprocessing.forkserver.ensure_running()
+            self.start_fork_server()
             self._remove_old_warmups()
         log.info("%s %s started", type(self).__name__, self.id)
         wake = WakeupListener(self.settings.data_dir, f"{os.getpid()}-{self.id[-8:]}")
