@@ -17,9 +17,14 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
+
+    from jobs.store import SqlJobStore
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +68,48 @@ def _address_space_bytes() -> int:
     return 0
 
 
+def _keep_freed_memory() -> None:
+    """glibc: serve arrays up to 32 MB from the heap and keep freed heap for reuse.
+
+    By default every array over 128 kB (one column of a 20,000-row table) is mapped afresh
+    and unmapped when freed, so a job pays page faults for the same memory again and again
+    (on Adult with ``gaussian_copula``: 44,000 faults and 0.25 s of system time; with these
+    settings 28,000 and 0.18 s). A job process lives for one job, so what it keeps is
+    returned when it exits.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL("libc.so.6")
+            m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+            libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)
+            libc.mallopt(m_trim_threshold, 128 * 1024 * 1024)
+            libc.mallopt(m_top_pad, 16 * 1024 * 1024)
+
+
 def _prepare(settings: Settings) -> None:
     """What every job process does first: die with the runner, yield the CPU to the API."""
     _die_with_parent()
     _release_fork_server()
+    _keep_freed_memory()
     if settings.job_nice:
         os.nice(settings.job_nice)  # training yields the CPU to the web workers
 
 
-def _run(job_id: str, settings: Settings, memory_mb: int) -> None:
+def _run(
+    job_id: str,
+    settings: Settings,
+    memory_mb: int,
+    store: SqlJobStore | None = None,
+    pools: ThreadpoolController | None = None,
+) -> None:
     """Thread pools and the memory cap for this job, then the job itself."""
     if settings.threads:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
 
-        threadpool_limits(settings.threads)  # BLAS/OpenMP pools; torch is set by the model
+        # BLAS/OpenMP pools; torch is set by the model
+        (pools or ThreadpoolController()).limit(limits=settings.threads)
     if memory_mb:
         import resource
 
@@ -84,7 +117,7 @@ def _run(job_id: str, settings: Settings, memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from jobs.worker import run_job  # preloaded by the fork server: no import cost here
 
-    run_job(job_id, settings)
+    run_job(job_id, settings, store)
 
 
 def fork_server_ready() -> None:
@@ -113,12 +146,21 @@ def standby_main(
     """
     settings = Settings.model_validate(settings_json)
     _prepare(settings)
+    store: SqlJobStore | None = None
+    pools: ThreadpoolController | None = None
     try:
+        from threadpoolctl import ThreadpoolController
+
+        from jobs.store import SqlJobStore
         from jobs.warmup import warm_up
 
         warm_up(settings, Path(scratch))
+        pools = ThreadpoolController()  # finds the BLAS/OpenMP libraries once, now
+        store = SqlJobStore(settings.store_url)
+        store.warm_up()  # connected, statements compiled
     except Exception as exc:  # a failed warm-up only costs the speed-up, never the job
         log.warning("standby warm-up failed: %s", type(exc).__name__)
+        store = None
     gc.collect()
     try:
         conn.send("ready")
@@ -126,4 +168,4 @@ def standby_main(
     except (EOFError, OSError):
         return  # the runner let this standby go
     conn.close()
-    _run(job_id, settings.model_copy(update={"threads": threads}), memory_mb)
+    _run(job_id, settings.model_copy(update={"threads": threads}), memory_mb, store, pools)

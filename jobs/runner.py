@@ -31,7 +31,7 @@ from jobs.callbacks import send_callback
 from jobs.errors import JobError, NotFoundError
 from jobs.models import JobState
 from jobs.store import SqlJobStore
-from jobs.wakeup import WakeupListener
+from jobs.wakeup import WakeupListener, notify_watchers, wake_dir
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class LocalRunner:
             self.start_fork_server()
             self._remove_old_warmups()
         log.info("%s %s started", type(self).__name__, self.id)
-        wake = WakeupListener(self.settings.data_dir, f"{os.getpid()}-{self.id[-8:]}")
+        wake = WakeupListener(wake_dir(self.settings.data_dir), f"{os.getpid()}-{self.id[-8:]}")
         self._wake = wake
         try:
             self._loop(parent_pid, wake)
@@ -322,6 +322,7 @@ class LocalRunner:
                 reason = _death_reason(child.process.exitcode, self.settings.job_memory_mb)
                 if self.store.finish(job_id, JobState.FAILED, error=_problem(reason)):
                     log.warning("job %s: %s", job_id, reason)
+            notify_watchers(self.settings.data_dir)
 
     def _cancel_and_timeout(self, now: float) -> None:
         if not self.children:

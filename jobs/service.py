@@ -37,7 +37,7 @@ from jobs.errors import (
 from jobs.models import DatasetRecord, JobKind, JobRecord, JobState
 from jobs.store import SqlJobStore
 from jobs.synthesis import FittedModel
-from jobs.wakeup import notify_runners
+from jobs.wakeup import ChangeBoard, notify_runners, notify_watchers
 from jobs.worker import (
     MODEL_FILE,
     PARSED_TABLE,
@@ -51,7 +51,8 @@ from jobs.worker import (
     write_parsed_table,
 )
 
-LONG_POLL_STEP_S = 0.02
+LONG_POLL_STEP_S = 0.02  # between reads of a long poll without change hints
+LONG_POLL_FALLBACK_S = 0.1  # between reads of a long poll with them
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".json"}
 MEDIA_TYPES = {
     "csv": "text/csv",
@@ -73,6 +74,13 @@ class Services:
     long_polls: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(1)
     )
+    changes: ChangeBoard | None = None  # hints of job changes on this machine
+
+
+def _changes(svc: Services) -> ChangeBoard:
+    if svc.changes is None:
+        svc.changes = ChangeBoard(svc.settings.data_dir)
+    return svc.changes
 
 
 def open_services(settings: Settings) -> Services:
@@ -82,7 +90,7 @@ def open_services(settings: Settings) -> Services:
     store = SqlJobStore(settings.store_url)
     store.migrate()
     slots = threading.BoundedSemaphore(max(1, settings.web_threads // 2))
-    return Services(settings, store, artifacts, slots)
+    return Services(settings, store, artifacts, slots, ChangeBoard(settings.data_dir))
 
 
 # cursors --------------------------------------------------------------------------------
@@ -404,10 +412,16 @@ def wait_for_change(
 ) -> JobRecord:
     """The job as soon as its version differs from ``version``, or after ``wait_s`` (long poll).
 
-    Polls the store row every ``LONG_POLL_STEP_S``: a cheap indexed read, and it works the
-    same whichever process or machine the job runs on. When every long-poll slot of this
-    worker is taken the job is returned at once, so waiting clients never starve the others.
+    Reads the store row again whenever a process on this machine announces a job change
+    (``jobs.wakeup``), and every ``LONG_POLL_FALLBACK_S`` in any case (a job on another
+    machine); without the hints, every ``LONG_POLL_STEP_S``. A cheap indexed read either way,
+    and it works the same whichever process or machine the job runs on. When every long-poll
+    slot of this worker is taken the job is returned at once, so waiting clients never starve
+    the others.
     """
+    board = _changes(svc)
+    hinted = board.listening()
+    mark = board.mark()
     job = svc.store.get_job(job_id, owner)
     if wait_s <= 0 or job.version != version or job.state.finished:
         return job
@@ -419,7 +433,11 @@ def wait_for_change(
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            time.sleep(min(LONG_POLL_STEP_S, left))
+            if hinted:
+                board.wait(mark, min(LONG_POLL_FALLBACK_S, left))
+                mark = board.mark()
+            else:
+                time.sleep(min(LONG_POLL_STEP_S, left))
             job = svc.store.get_job(job_id, owner)
         return job
     finally:
@@ -441,6 +459,7 @@ def cancel_job(svc: Services, owner: str, job_id: str) -> JobRecord:
     worker that runs it, which sees the flag in the store within a poll.
     """
     job = svc.store.request_cancel(job_id, owner)
+    notify_watchers(svc.settings.data_dir)
     if svc.settings.runner == "celery" and job.state == JobState.CANCELLED:
         from jobs.celery_app import revoke
 

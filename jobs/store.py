@@ -9,6 +9,7 @@ re-queued (or failed after too many attempts) by whichever runner notices first.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -182,6 +183,19 @@ class SqlJobStore:
         """Raise ``StoreUnavailableError`` unless the store answers a write transaction."""
         with self._tx() as conn:
             conn.execute(select(func.count()).select_from(tables.jobs).limit(1))
+
+    def warm_up(self) -> None:
+        """Open both connections and compile the statements a job runs (no row changes).
+
+        A standby job process calls this before its job arrives, so that the job does not pay
+        for the first connection and the first compilation of its queries.
+        """
+        from jobs.errors import NotFoundError
+
+        missing = "0" * 32  # server-made ids are random hex: this one is never issued
+        with contextlib.suppress(NotFoundError):
+            self.get_job(missing)
+        self.update_job(missing, stage="warm-up", fraction=0.0, message="")
 
     def dispose(self) -> None:
         """Close pooled connections (after a fork, before exit)."""

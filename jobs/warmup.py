@@ -17,26 +17,37 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from config.settings import Settings
+from jobs import string_tables
 
 WARMUP_ROWS = 5_000
+# besides the default synthesizer's whole flow: other quick synthesizers fitted and sampled
+# once, so that their libraries' code and first-call work are warm too (skipped when their
+# extra is not installed); the network models train for minutes, where this would not show
+ALSO_WARMED = ("gaussian_copula",)
 
 
 def warmup_table(rows: int = WARMUP_ROWS, seed: int = 0) -> pd.DataFrame:
-    """A small table with each kind of column a job meets: numbers, categories, dates, gaps."""
+    """A made-up table with each kind of column a job meets: numbers, categories, dates, gaps."""
     rng = np.random.default_rng(seed)
     age = rng.integers(18, 90, rows)
     income = np.round(rng.lognormal(10, 1, rows), 2).astype(object)
     income[rng.random(rows) < 0.1] = ""
+    hours = np.where(rng.random(rows) < 0.5, 40, rng.integers(1, 99, rows))
     start = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, rows), unit="D")
+    regions = np.array([f"r{i:02d}" for i in range(30)])
+    codes = np.array([f"c{i:03d}" for i in range(200)])
+    weights = 1.0 / np.arange(1, 201)
     return pd.DataFrame(
         {
             "age": age.astype(str),
             "income": income.astype(str),
+            "hours": hours.astype(str),
+            "score": np.round(rng.normal(age / 10, 1.0), 3).astype(str),
             "group": rng.choice(["a", "b", "c", "d"], rows, p=[0.4, 0.3, 0.2, 0.1]),
+            "region": regions[rng.integers(0, 30, rows)],
+            "code": codes[rng.choice(200, rows, p=weights / weights.sum())],
             "flag": rng.choice(["yes", "no"], rows),
             "since": start.strftime("%Y-%m-%d"),
         }
@@ -65,8 +76,25 @@ def warm_up(
             keep_frame=True,
             report=[folder / "report.json", folder / "report.html"],
         )
-        if result.frame is not None:  # the job's Parquet copies: write and read one back
-            pq.write_table(pa.Table.from_pandas(result.frame.astype(str)), folder / "t.parquet")
-            pq.read_table(folder / "t.parquet").to_pandas()
+        if result.frame is not None:  # the job's string copies: write and read one back
+            string_tables.write_frame(result.frame.astype(str), folder / "t.arrow")
+            string_tables.read_frame(folder / "t.arrow")
+        for name in ALSO_WARMED:
+            if name != synthesizer:
+                _fit_and_sample(source, name, stg)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fit_and_sample(source: Path, name: str, settings: Settings) -> None:
+    """Fit ``name`` on the warm-up table and sample from it (nothing if it is not installed)."""
+    from config.job import JobConfig, SynthesizerSpec
+    from jobs.synthesis import fit_model
+    from synthesizers.errors import MissingExtraError
+
+    try:
+        model = fit_model(source, JobConfig(synthesizer=SynthesizerSpec(name=name)), settings)
+    except MissingExtraError:
+        return
+    for _ in model.sample_tables(1_000, 0):
+        pass

@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from config.job import JobConfig, OutputOptions
 from config.schema import ColumnKind, DatasetSchema
 from config.settings import Settings
+from jobs import string_tables
 from jobs.artifacts import ArtifactStore
 from jobs.conditions import fixed_values
 from jobs.errors import NotFoundError
@@ -37,7 +37,7 @@ from jobs.reporting import (
 )
 from jobs.store import SqlJobStore
 from jobs.synthesis import FittedModel, Timings, fit_frame, load_input
-from jobs.wakeup import notify_runners
+from jobs.wakeup import notify_runners, notify_watchers
 from preprocessing.formats import TableFormat
 from preprocessing.writers import TableWriter, resolve_format
 from synthesizers.base import validate_params
@@ -48,13 +48,15 @@ from synthesizers.registry import get_info
 log = logging.getLogger(__name__)
 
 UPLOAD_META = "upload.json"
-PARSED_TABLE = "parsed.parquet"  # the upload as strings, written once at upload
+PARSED_TABLE = "parsed.arrow"  # the upload as strings, written once at upload
+OLD_PARSED_TABLE = "parsed.parquet"  # the same, as uploads of earlier releases kept it
 MODEL_FILE = "model.cinnamon"
 REPORT_FILE = "preprocessing.json"
 QUALITY_JSON = "report.json"  # the quality and privacy report (versioned JSON)
 QUALITY_HTML = "report.html"  # the same as a self-contained page
 RESULT_META = "result-meta.json"
-STRINGS = "strings.parquet"  # every value as written, for conversions on download
+STRINGS = "strings.arrow"  # every value as written, for conversions on download
+OLD_STRINGS = "strings.parquet"  # the same, as jobs of earlier releases kept it
 
 # (start, end) of each stage on the job's overall progress bar
 FIT_PLAN = {"reading": (0.0, 0.02), "preprocessing": (0.02, 0.05), "fitting": (0.05, 0.9)}
@@ -71,9 +73,14 @@ class StoreProgress:
     """
 
     def __init__(
-        self, store: SqlJobStore, job_id: str, plan: dict[str, tuple[float, float]]
+        self,
+        store: SqlJobStore,
+        job_id: str,
+        plan: dict[str, tuple[float, float]],
+        data_dir: Path | None = None,
     ) -> None:
         self.store, self.job_id, self.plan = store, job_id, plan
+        self.data_dir = data_dir  # where to announce each update (None: nowhere)
         self.interval = 0.5
         self._last = 0.0
         self._last_key: tuple[str, int | None] = ("", None)
@@ -106,6 +113,8 @@ class StoreProgress:
             epochs=p.epochs,
             loss=None if p.loss is None else float(p.loss),
         )
+        if self.data_dir is not None:
+            notify_watchers(self.data_dir)
         self._last, self._last_key = now, key
 
 
@@ -146,7 +155,7 @@ def write_results(
             )
         )
         strings_tmp = stack.enter_context(artifacts.atomic(job_dir / STRINGS))
-        strings = stack.enter_context(pq.ParquetWriter(strings_tmp, schema))
+        strings = stack.enter_context(string_tables.BatchWriter(strings_tmp, schema))
         for table in model.sample_tables(n, seed, fixed):
             writer.write(table)
             strings.write_table(table.cast(schema))
@@ -170,9 +179,8 @@ def write_results(
 
 def iter_string_batches(job_dir: Path) -> Iterator[pa.Table]:
     """The written result again, batch by batch, as tables of strings."""
-    source = pq.ParquetFile(job_dir / STRINGS)
-    for batch in source.iter_batches(batch_size=50_000):
-        yield pa.Table.from_batches([batch])
+    old = job_dir / OLD_STRINGS
+    yield from string_tables.iter_batches(old if old.is_file() else job_dir / STRINGS)
 
 
 def load_result_meta(job_dir: Path) -> dict[str, Any]:
@@ -185,7 +193,7 @@ def load_result_meta(job_dir: Path) -> dict[str, Any]:
 
 def write_parsed_table(frame: pd.DataFrame, path: Path) -> None:
     """Keep a table already read (all strings) so that jobs can skip parsing it again."""
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    string_tables.write_frame(frame, path)
 
 
 def inference_options(config: JobConfig) -> dict[str, Any]:
@@ -203,13 +211,15 @@ def _upload_frame(
     folder = artifacts.dataset_dir(dataset_id)
     meta = json.loads((folder / UPLOAD_META).read_text(encoding="utf-8"))
     parsed = folder / PARSED_TABLE
+    if not parsed.is_file() and (folder / OLD_PARSED_TABLE).is_file():
+        parsed = folder / OLD_PARSED_TABLE
     if not parsed.is_file():  # an upload from before the parsed copy existed
         return (*load_input(folder / meta["input_name"], config, settings), None)
     inferred = None
     if meta.get("inferred_with") == inference_options(config):
         inferred = DatasetSchema.model_validate(meta["inferred"])
     fmt = TableFormat.model_validate(meta["format"])
-    return pq.read_table(parsed).to_pandas(), fmt, inferred
+    return string_tables.read_frame(parsed), fmt, inferred
 
 
 def _training_rows(frame: pd.DataFrame, split: HoldoutSplit) -> pd.DataFrame:
@@ -250,7 +260,7 @@ def _run_fit(
         raise NotFoundError("the job's dataset was deleted")
     validate_params(get_info(config.synthesizer.name).params_model, config.synthesizer.params)
     job_dir = artifacts.job_dir(job.id, create=True)
-    progress = StoreProgress(store, job.id, FIT_PLAN)
+    progress = StoreProgress(store, job.id, FIT_PLAN, settings.data_dir)
     with t.stage("reading"):
         frame, fmt, inferred = _upload_frame(job.dataset_id, config, settings, artifacts)
     # the holdout is split off before training and only ever used to judge by
@@ -278,7 +288,7 @@ def _run_sample(
     job: JobRecord, settings: Settings, store: SqlJobStore, artifacts: ArtifactStore, t: Timings
 ) -> tuple[str, int]:
     assert job.parent_job_id is not None
-    progress = StoreProgress(store, job.id, SAMPLE_PLAN)
+    progress = StoreProgress(store, job.id, SAMPLE_PLAN, settings.data_dir)
     progress(Progress("loading", 0.0, "loading the fitted model"))
     with t.stage("loading"):
         model = FittedModel.load(artifacts.job_dir(job.parent_job_id) / MODEL_FILE, settings)
@@ -308,9 +318,12 @@ def _run_sample(
     return name, rows
 
 
-def run_job(job_id: str, settings: Settings) -> None:
-    """Run one claimed job to its end state; every failure is recorded, none escapes."""
-    store = SqlJobStore(settings.store_url)
+def run_job(job_id: str, settings: Settings, store: SqlJobStore | None = None) -> None:
+    """Run one claimed job to its end state; every failure is recorded, none escapes.
+
+    ``store`` is a store connection opened ahead (a standby process's); None opens one.
+    """
+    store = store or SqlJobStore(settings.store_url)
     artifacts = ArtifactStore(settings.data_dir)
     try:
         job = store.get_job(job_id)
@@ -332,6 +345,7 @@ def run_job(job_id: str, settings: Settings) -> None:
             timings=timings.stages,
             message="failed",
         )
+        notify_watchers(settings.data_dir)
         return
     store.finish(
         job_id,
@@ -343,4 +357,5 @@ def run_job(job_id: str, settings: Settings) -> None:
         result_rows=rows,
         timings=timings.stages,
     )
+    notify_watchers(settings.data_dir)  # long polls answer now
     notify_runners(settings.data_dir)  # a slot is free: the runner need not wait for its poll
