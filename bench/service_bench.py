@@ -192,6 +192,12 @@ def main() -> None:
     print(
         f"service overhead: {svc_s - lib_s:+.2f} s = {(svc_s / lib_s - 1) * 100:+.1f} % of the job"
     )
+    # each HTTP run next to the library run just before it: the machine's speed drifts
+    paired = statistics.median(s["total"] - x for s, x in zip(svc, lib, strict=True))
+    print(
+        f"paired (median of per-run differences): {paired:+.2f} s = "
+        f"{paired / lib_s * 100:+.1f} % of the library call"
+    )
     for interval, latencies in polled.items():
         q = statistics.quantiles(sorted(latencies), n=100)
         pace = "back to back" if interval == 0 else f"every {interval:g} s"
