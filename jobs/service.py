@@ -70,17 +70,11 @@ class Services:
     settings: Settings
     store: SqlJobStore
     artifacts: ArtifactStore
+    changes: ChangeBoard  # hints of job changes on this machine (long polls wait on it)
     # long polls hold a web thread each: at most half of a worker's threads may wait at once
     long_polls: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(1)
     )
-    changes: ChangeBoard | None = None  # hints of job changes on this machine
-
-
-def _changes(svc: Services) -> ChangeBoard:
-    if svc.changes is None:
-        svc.changes = ChangeBoard(svc.settings.data_dir)
-    return svc.changes
 
 
 def open_services(settings: Settings) -> Services:
@@ -90,7 +84,7 @@ def open_services(settings: Settings) -> Services:
     store = SqlJobStore(settings.store_url)
     store.migrate()
     slots = threading.BoundedSemaphore(max(1, settings.web_threads // 2))
-    return Services(settings, store, artifacts, slots, ChangeBoard(settings.data_dir))
+    return Services(settings, store, artifacts, ChangeBoard(settings.data_dir), slots)
 
 
 # cursors --------------------------------------------------------------------------------
@@ -419,7 +413,7 @@ def wait_for_change(
     slot of this worker is taken the job is returned at once, so waiting clients never starve
     the others.
     """
-    board = _changes(svc)
+    board = svc.changes
     hinted = board.listening()
     mark = board.mark()
     job = svc.store.get_job(job_id, owner)
