@@ -10,6 +10,7 @@ from app.server import (  # noqa: F401
     max_requests_jitter,
     on_exit,
     on_starting,
+    post_worker_init,
     threads,
     timeout,
     when_ready,

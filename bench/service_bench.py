@@ -9,7 +9,8 @@ One run, same machine, same dataset and synthesizer:
    medians and the ratio are printed.
 2. **Polling**: while a CTGAN job trains, ``--pollers`` client processes poll ``GET /jobs/{id}``
    (no ETag, full body) for ``--poll-seconds``, back to back and then with a pause between
-   requests; p50/p95/p99/max latency are printed for each pace.
+   requests, each client starting at a random moment within its first pause (independent
+   clients are not in step); p50/p95/p99/max latency are printed for each pace.
 
     .venv/bin/python bench/service_bench.py --dataset ../shared/datasets/adult.csv
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import random
 import statistics
 import sys
 import tempfile
@@ -109,7 +111,8 @@ def _polling(
     results: dict[float, list[float]] = {}
     # one process per poller, like separate clients (threads would share one GIL)
     with ProcessPoolExecutor(pollers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(_poll_worker, [(url, job["id"], 0.0, 0.0)] * pollers))  # warm up
+        # warm up: each client's first request (imports, first connections) is not measured
+        list(pool.map(_poll_worker, [(url, job["id"], time.time() + 1.0, 0.1)] * pollers))
         for interval in intervals:
             until = time.time() + seconds
             parts = pool.map(_poll_worker, [(url, job["id"], until, interval)] * pollers)
@@ -123,7 +126,9 @@ def _polling(
 def _poll_worker(args: tuple[str, str, float, float]) -> list[float]:
     """One client: GET the job until ``until`` (wall clock), pausing between requests."""
     url, job_id, until, pause = args
-    latencies = []
+    latencies: list[float] = []
+    # independent clients do not poll in step: each starts at its own moment within a pause
+    time.sleep(random.uniform(0, pause))
     while time.time() < until:
         start = time.perf_counter()
         code = request("GET", f"{url}/api/v1/jobs/{job_id}")[0]

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     web_workers: int = Field(2, ge=1, description="Gunicorn worker processes")
     web_threads: int = Field(4, ge=1, description="threads per Gunicorn worker")
     web_timeout_s: int = Field(120, ge=1, description="Gunicorn worker timeout")
+    web_max_requests: int = Field(
+        10_000,
+        ge=0,
+        description="a web worker is replaced after this many requests (0 = never); "
+        "each replacement costs about a second of CPU to import and start the app",
+    )
     long_poll_max_s: float = Field(
         30.0, ge=0, le=110, description="longest `wait` a status request may hold (long polling)"
     )
