@@ -99,7 +99,8 @@ class CartParams(_Params):
         description="fewest real rows in a tree leaf: every draw has at least this many donors "
         "(the main privacy dial); None: one in 400 training rows on large tables (97 for "
         "39,000), 60,000 / rows on smaller ones (at most 60: 60 up to 1,000 rows, 17 for "
-        "3,500), at least 5",
+        "3,500), at least 5; a number present in too few rows for that to allow one split "
+        "(a sparse column) gets the largest leaf that does, at least 5",
     )
 
     def leaf_rows(self, rows: int) -> int:
