@@ -305,3 +305,19 @@ def test_threads_shared_by_running_jobs(tmp_path: Path) -> None:
     runner.children["x" * 32] = None  # type: ignore[assignment]
     assert runner.threads_for_next_job() == max(1, cores // 2)
     assert LocalRunner(_settings(tmp_path, threads=3)).threads_for_next_job() == 3
+
+
+def test_job_processes_keep_arrow_buffers_on_the_heap(tmp_path: Path) -> None:
+    """A job process's preparation moves Arrow from mimalloc (which hands freed pages back
+    at once) to the system allocator, whose freed heap the process keeps."""
+    code = (
+        "import pyarrow as pa; from jobs.child import _prepare; from config.settings import "
+        f"Settings; s = Settings(data_dir={str(tmp_path)!r}, secret_key='test-secret-key'); "
+        "before = pa.default_memory_pool().backend_name; _prepare(s); "
+        "print(before, pa.default_memory_pool().backend_name)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, after = out.stdout.split()
+    assert after == "system" and before != "system"
