@@ -165,12 +165,13 @@ def create_dataset(
 
             raise EmptyTableError(f"the table has {len(frame)} data rows; at least 2 are needed")
         config = JobConfig.model_validate({"schema": schema, "sheet": sheet})
-        inferred = infer_table_schema(frame, fmt, config)
+        factorized: dict[str, tuple[Any, Any]] = {}  # each column hashed once, used twice
+        inferred = infer_table_schema(frame, fmt, config, factorized)
         effective = merge_schema(inferred, schema)
         folder = svc.artifacts.dataset_dir(dataset_id, create=True)
         spooled.replace(folder / f"input{suffix}")
         # the parsed table and its inferred schema, so that jobs need not parse it again
-        write_parsed_table(frame, folder / PARSED_TABLE)
+        write_parsed_table(frame, folder / PARSED_TABLE, factorized)
         meta = {
             "input_name": f"input{suffix}",
             "sheet": sheet,

@@ -22,9 +22,14 @@ import pyarrow.parquet as pq
 _OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
-def _encoded(column: pd.Series) -> pa.Array:
-    """A column of strings as a dictionary array (codes into its distinct values)."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+def _encoded(
+    column: pd.Series, factorized: tuple[np.ndarray, np.ndarray] | None = None
+) -> pa.Array:
+    """A column of strings as a dictionary array (codes into its distinct values).
+
+    ``factorized``: the column's codes (-1: null) and distinct values, if already known.
+    """
+    codes, uniques = factorized or pd.factorize(column, use_na_sentinel=True)
     try:
         dictionary = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings: kept as Arrow infers it
@@ -47,9 +52,20 @@ def _decoded(column: pa.ChunkedArray) -> np.ndarray:
     return uniques[codes]
 
 
-def write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """Keep a frame of strings (columns in order, names as they are)."""
-    arrays = [_encoded(frame.iloc[:, i]) for i in range(frame.shape[1])]
+def write_frame(
+    frame: pd.DataFrame,
+    path: Path,
+    factorized: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> None:
+    """Keep a frame of strings (columns in order, names as they are).
+
+    ``factorized`` may give columns' codes and distinct values already computed (type
+    inference hashes every column once: ``preprocessing.inference.infer_schema``).
+    """
+    known = factorized or {}
+    arrays = [
+        _encoded(frame.iloc[:, i], known.get(str(frame.columns[i]))) for i in range(frame.shape[1])
+    ]
     table = pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
     with BatchWriter(path, table.schema) as writer:
         writer.write_table(table)

@@ -287,10 +287,20 @@ def load_input(
     return read_table(path, settings.limits, sheet=config.sheet)
 
 
-def infer_table_schema(frame: pd.DataFrame, fmt: TableFormat, config: JobConfig) -> DatasetSchema:
-    """The inferred schema alone (before the user's overrides)."""
+def infer_table_schema(
+    frame: pd.DataFrame,
+    fmt: TableFormat,
+    config: JobConfig,
+    factorized: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> DatasetSchema:
+    """The inferred schema alone (before the user's overrides); ``factorized`` receives each
+    column's codes and distinct values (see ``preprocessing.inference.infer_schema``)."""
     return infer_schema(
-        frame, set(config.cleaning.missing_markers), fmt.decimal, config.cleaning.trim_whitespace
+        frame,
+        set(config.cleaning.missing_markers),
+        fmt.decimal,
+        config.cleaning.trim_whitespace,
+        factorized,
     )
 
 

@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -191,9 +192,13 @@ def load_result_meta(job_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def write_parsed_table(frame: pd.DataFrame, path: Path) -> None:
+def write_parsed_table(
+    frame: pd.DataFrame,
+    path: Path,
+    factorized: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> None:
     """Keep a table already read (all strings) so that jobs can skip parsing it again."""
-    string_tables.write_frame(frame, path)
+    string_tables.write_frame(frame, path, factorized)
 
 
 def inference_options(config: JobConfig) -> dict[str, Any]:

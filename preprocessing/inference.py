@@ -54,17 +54,23 @@ _DEC = {
 
 
 def infer_column(values: pd.Series, decimal: str = ".") -> ColumnSpec:
-    """Infer the spec of one column from its non-missing, trimmed string values.
+    """Infer the spec of one column from its non-missing, trimmed string values."""
+    if len(values) == 0:
+        return ColumnSpec(kind=ColumnKind.CATEGORICAL)
+    counts = values.value_counts(sort=False, dropna=False)
+    distinct = pd.Series(counts.index.to_numpy(dtype=object), dtype=object)
+    return infer_distinct(distinct, counts.to_numpy(), decimal)
+
+
+def infer_distinct(distinct: pd.Series, weights: np.ndarray, decimal: str = ".") -> ColumnSpec:
+    """Infer a column's spec from its distinct non-missing values and how often each occurs.
 
     Every test runs once per distinct value, weighted by how often it occurs: the same
     decision as value by value, at the cost of the distinct values only.
     """
-    n = len(values)
+    n = int(weights.sum())
     if n == 0:
         return ColumnSpec(kind=ColumnKind.CATEGORICAL)
-    counts = values.value_counts(sort=False, dropna=False)
-    distinct = pd.Series(counts.index.to_numpy(dtype=object), dtype=object)
-    weights = counts.to_numpy()
 
     def share(matches: pd.Series) -> float:
         return float(weights[matches.to_numpy(dtype=bool)].sum() / n)
@@ -108,17 +114,45 @@ def _infer_temporal(distinct: pd.Series, share: Callable[[pd.Series], float]) ->
     return ColumnSpec(kind=kind, formats=patterns)
 
 
+def factorize_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1: a null cell) and distinct values of a column of strings, in order of first
+    appearance: one hashing pass that type inference and the parsed copy can share."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def infer_schema(
-    frame: pd.DataFrame, markers: set[str], decimal: str = ".", trim: bool = True
+    frame: pd.DataFrame,
+    markers: set[str],
+    decimal: str = ".",
+    trim: bool = True,
+    factorized: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> DatasetSchema:
-    """Infer a full schema for a DataFrame of strings."""
+    """Infer a full schema for a DataFrame of strings.
+
+    Each column is hashed once (``factorize_column``); trimming, missing markers and every
+    test then work on its distinct values. ``factorized``, if given, receives each column's
+    codes and distinct values, so that the caller need not hash the table again.
+    """
     columns = {}
     for name in frame.columns:
-        values = frame[name].astype(object)
-        values = values[values.notna()]  # a null cell (JSON, Parquet) is a missing value
-        if trim:  # on the distinct values only: columns repeat their values
-            codes, uniques = pd.factorize(values)
-            stripped = np.asarray(pd.Index(uniques, dtype=object).str.strip(), dtype=object)
-            values = pd.Series(stripped[codes], index=values.index, dtype=object)
-        columns[name] = infer_column(values[~values.isin(markers)], decimal)
+        codes, uniques = factorize_column(frame[name])
+        if factorized is not None:
+            factorized[str(name)] = (codes, uniques)
+        columns[name] = _infer_factorized(codes, uniques, markers, decimal, trim)
     return DatasetSchema(columns=columns)
+
+
+def _infer_factorized(
+    codes: np.ndarray, uniques: np.ndarray, markers: set[str], decimal: str, trim: bool
+) -> ColumnSpec:
+    """``infer_column`` of the column's trimmed values that are not missing markers."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))  # null cells: missing
+    values = uniques
+    if trim:  # trimming can make spellings equal (" a" and "a"): count them together
+        stripped = np.asarray(pd.Index(uniques, dtype=object).str.strip(), dtype=object)
+        merged_codes, merged = pd.factorize(stripped, use_na_sentinel=False)
+        counts = np.bincount(merged_codes, weights=counts, minlength=len(merged)).astype(np.int64)
+        values = np.asarray(merged, dtype=object)
+    kept = ~pd.Index(values, dtype=object).isin(markers)
+    return infer_distinct(pd.Series(values[kept], dtype=object), counts[kept], decimal)

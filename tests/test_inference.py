@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.job import CleaningOptions
-from config.schema import ColumnKind
+from config.schema import ColumnKind, DatasetSchema
 from config.settings import Limits
 from preprocessing.inference import infer_column, infer_schema
 from preprocessing.readers import read_table
@@ -81,3 +84,47 @@ def test_inference_of_arbitrary_columns_is_order_independent(values: list[str], 
     frame = pd.DataFrame({"c": values}, dtype=object)
     shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     assert infer_schema(frame, MARKERS) == infer_schema(shuffled, MARKERS)
+
+
+def _reference_schema(frame: pd.DataFrame, markers: set[str], decimal: str = ".") -> Any:
+    """Inference as it was written before each column was hashed once: value by value
+    (trim, drop null cells and markers, then ``infer_column``)."""
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].astype(object)
+        values = values[values.notna()]
+        values = values.map(lambda v: v.strip() if isinstance(v, str) else float("nan"))
+        columns[name] = infer_column(values[~values.isin(markers)], decimal)
+    return DatasetSchema(columns=columns)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_hashing_each_column_once_infers_what_value_by_value_did(name: str) -> None:
+    frame, fmt = read_table(SAMPLES[name], Limits())
+    factorized: dict[str, Any] = {}
+    schema = infer_schema(frame, MARKERS, fmt.decimal, factorized=factorized)
+    assert schema == _reference_schema(frame, MARKERS, fmt.decimal)
+    for column in frame.columns:  # what the caller gets back rebuilds the column exactly
+        codes, uniques = factorized[column]
+        rebuilt = np.append(uniques, None)[codes]
+        assert list(rebuilt) == [None if pd.isna(v) else v for v in frame[column]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(["1", " 1", "1 ", "2.5", " NA", "NA", "", "  ", "yes", " no", "x"]),
+            st.integers(-50, 50).map(str),
+            st.dates().map(lambda d: d.strftime(" %Y-%m-%d")),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_hashed_inference_matches_value_by_value_on_arbitrary_columns(
+    values: list[str | None],
+) -> None:
+    frame = pd.DataFrame({"c": values}, dtype=object)
+    assert infer_schema(frame, MARKERS) == _reference_schema(frame, MARKERS)
