@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -14,25 +13,39 @@ _SPACES = re.compile(r"\s+")
 def split_missing(
     raw: pd.Series, markers: set[str], trim: bool = True
 ) -> tuple[pd.Series, pd.Series, str]:
-    """Trim values and turn missing markers into None.
+    """Trim values and turn missing markers into None (a null cell counts as "").
 
     Returns (values with None for missing, missing mask, the commonest marker spelling used in
     this column, so that the output writes missing values the way the input did).
+
+    Columns repeat their values: the column is hashed once, and trimming and the marker test
+    run on its distinct values only (the same result as value by value).
     """
-    values = raw.astype(object)
-    values = values.where(values.notna(), "")
-    if trim:  # on the distinct values only: columns repeat their values, and strip is slow
-        codes, uniques = pd.factorize(values)
-        stripped = np.asarray(pd.Index(uniques, dtype=object).str.strip(), dtype=object)
-        values = pd.Series(stripped[codes], index=values.index, dtype=object)
-    missing = values.isin(markers)
+    codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+    spellings = np.append(np.asarray(uniques, dtype=object), "")  # code -1 (a null cell): ""
+    values = spellings
+    if trim:
+        values = np.asarray(pd.Index(spellings, dtype=object).str.strip(), dtype=object)
+    is_marker = np.asarray(pd.Index(values, dtype=object).isin(markers), dtype=bool)
+    missing = is_marker[codes]
     marker = ""
     if missing.any():
-        counts = Counter(raw[missing].astype(object).where(raw[missing].notna(), ""))
-        marker = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        counts = np.bincount(codes + 1, minlength=len(spellings) + 1)  # +1: nulls at 0
+        by_spelling: dict[str, int] = {}
+        for code in np.flatnonzero(is_marker):
+            n = int(counts[code + 1]) if code < len(uniques) else int(counts[0])
+            if n:
+                key = str(spellings[code])
+                by_spelling[key] = by_spelling.get(key, 0) + n
+        marker = sorted(by_spelling.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
         if trim:
             marker = marker.strip()
-    return values.where(~missing, None), missing, marker
+    out = np.where(is_marker, None, values)[codes]
+    return (
+        pd.Series(out, index=raw.index, dtype=object),
+        pd.Series(missing, index=raw.index),
+        marker,
+    )
 
 
 def variant_key(value: str) -> str:
