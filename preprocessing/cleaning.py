@@ -10,9 +10,11 @@ import pandas as pd
 _SPACES = re.compile(r"\s+")
 
 
-def split_missing(
-    raw: pd.Series, markers: set[str], trim: bool = True
-) -> tuple[pd.Series, pd.Series, str]:
+# what ``split_missing`` returns: values (None = missing), missing mask, the marker to write
+Cleaned = tuple[pd.Series, pd.Series, str]
+
+
+def split_missing(raw: pd.Series, markers: set[str], trim: bool = True) -> Cleaned:
     """Trim values and turn missing markers into None (a null cell counts as "").
 
     Returns (values with None for missing, missing mask, the commonest marker spelling used in

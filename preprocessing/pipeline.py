@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from config.job import CleaningOptions, ProtectionOptions
 from config.schema import ColumnKind, DatasetSchema
-from preprocessing.cleaning import split_missing
+from preprocessing.cleaning import Cleaned, split_missing
 from preprocessing.errors import NotFittedError, PreprocessingError
 from preprocessing.formats import TableFormat
 from preprocessing.report import ColumnReport, PreprocessingReport
@@ -59,7 +59,13 @@ class Pipeline:
     # ---------------------------------------------------------------- fit / transform
     def fit(self, frame: pd.DataFrame) -> Pipeline:
         """Learn every column's state from a DataFrame of strings."""
+        self._fit(frame)
+        return self
+
+    def _fit(self, frame: pd.DataFrame) -> dict[str, Cleaned]:
+        """``fit``; returns each step's cleaned column (``split_missing``) for ``transform``."""
         markers = set(self.cleaning.missing_markers)
+        cleaned: dict[str, Cleaned] = {}
         prot = self.protection
         steps: list[ColumnStep] = []
         for i, (name, spec) in enumerate(self.schema.columns.items()):
@@ -69,7 +75,8 @@ class Pipeline:
                 raise PreprocessingError("configured column is missing from the data", column=name)
             col_markers = markers | set(spec.missing_markers or [])
             step_cls = _STEP_FOR_KIND[spec.kind] if spec.kind else CategoricalStep
-            values, _, _ = split_missing(frame[name], col_markers, self.cleaning.trim_whitespace)
+            cleaned[name] = split_missing(frame[name], col_markers, self.cleaning.trim_whitespace)
+            values = cleaned[name][0]
             if spec.kind not in (ColumnKind.ID, ColumnKind.TEXT) and values.nunique() <= 1:
                 step_cls = ConstantStep
             step = step_cls(
@@ -84,7 +91,7 @@ class Pipeline:
                 rare_k=prot.k if prot and prot.rare_categories else 0,
                 clip_k=prot.k if prot and prot.clip_extremes else 0,
             )
-            step.fit(frame[name])
+            step.fit(frame[name], cleaned[name])  # the step's markers and trimming: the same
             if name in self.configured:
                 step.report_.kind_source = "configured"
             steps.append(step)
@@ -111,20 +118,26 @@ class Pipeline:
                         actions=["excluded by configuration"],
                     )
                 )
-        return self
+        return cleaned
 
     def transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """The model frame (numbers and category strings) for a DataFrame of strings."""
+        return self._transform(frame, rng, {})
+
+    def _transform(
+        self, frame: pd.DataFrame, rng: np.random.Generator, cleaned: dict[str, Cleaned]
+    ) -> pd.DataFrame:
         self._check_fitted()
         cols: dict[str, pd.Series] = {}
         for step in self.steps_:
-            for key, series in step.transform(frame[step.name], rng).items():
+            raw = frame[step.name]
+            for key, series in step.transform(raw, rng, cleaned.get(step.name)).items():
                 cols[key] = series.reset_index(drop=True)
         return pd.DataFrame(cols)
 
     def fit_transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """``fit`` then ``transform``."""
-        return self.fit(frame).transform(frame, rng)
+        """``fit`` then ``transform``, cleaning each column once for both."""
+        return self._transform(frame, rng, self._fit(frame))
 
     def inverse_transform(
         self,

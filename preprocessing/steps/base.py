@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from config.patterns import full_matches
 from config.schema import ColumnSpec
-from preprocessing.cleaning import split_missing
+from preprocessing.cleaning import Cleaned, split_missing
 from preprocessing.errors import ConditionValueError, NotFittedError, PreprocessingError
 from preprocessing.report import ColumnReport
 
@@ -67,9 +67,12 @@ class ColumnStep(ABC):
         self.report_ = ColumnReport(name=name, kind=spec.kind.value if spec.kind else "?")
 
     # -- public API ---------------------------------------------------------------------------
-    def fit(self, raw: pd.Series) -> ColumnStep:
-        """Learn this column's state from its raw strings."""
-        values, _missing, self.marker_ = split_missing(raw, self.markers, self.trim)
+    def fit(self, raw: pd.Series, cleaned: Cleaned | None = None) -> ColumnStep:
+        """Learn this column's state from its raw strings.
+
+        ``cleaned``: ``split_missing(raw, self.markers, self.trim)`` if already computed.
+        """
+        values, _missing, self.marker_ = cleaned or split_missing(raw, self.markers, self.trim)
         values, mismatched = self._match_pattern(values)
         self.report_.rows = len(raw)
         self.report_.missing_marker = self.marker_
@@ -82,10 +85,12 @@ class ColumnStep(ABC):
         self.fitted_ = True
         return self
 
-    def transform(self, raw: pd.Series, rng: np.random.Generator) -> dict[str, pd.Series]:
-        """Model columns for these raw strings."""
+    def transform(
+        self, raw: pd.Series, rng: np.random.Generator, cleaned: Cleaned | None = None
+    ) -> dict[str, pd.Series]:
+        """Model columns for these raw strings (``cleaned``: as for ``fit``)."""
         self._check_fitted()
-        values, _, _ = split_missing(raw, self.markers, self.trim)
+        values = (cleaned or split_missing(raw, self.markers, self.trim))[0]
         return self._transform(self._match_pattern(values)[0], rng)
 
     def inverse_transform(
