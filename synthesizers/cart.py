@@ -131,7 +131,8 @@ def _subset_leaf(leaf: int, rows: int) -> int:
     table's leaf minimum (22 there) to allow even one split, and was drawn from its marginal,
     independently of every other column. It gets the largest leaf that allows one split, never
     under ``MIN_LEAF`` rows (polls, seeds 1/2/3/42: fidelity +0.006/+0.009/+0.012/+0.019, DCR
-    share the same or lower). A leaf minimum the user set is kept as it is.
+    share the same or lower). Applied only to a leaf minimum of our choosing: one the user set
+    is kept as it is.
     """
     return min(leaf, max(MIN_LEAF, rows // 2))
 
@@ -226,7 +227,7 @@ class Cart(Synthesizer):
             y = encoded[col][rows]
             x = np.column_stack([encoded[p][rows] for p in predictors]) if predictors else None
             leaf = self._leaf
-            if len(rows) < len(data) and not params.min_samples_leaf:  # a sparse number
+            if len(rows) < len(data) and not params.min_samples_leaf:  # ours, not the user's
                 leaf = _subset_leaf(self._leaf, len(rows))
             self._plan.append(self._fit_column(col, predictors, x, y, params, rng, leaf))
         progress(Progress("fitting", 1.0, "trees fitted"))
@@ -239,11 +240,10 @@ class Cart(Synthesizer):
         y: np.ndarray,
         params: CartParams,
         rng: np.random.Generator,
-        leaf: int | None = None,
+        leaf: int,
     ) -> _Column:
         kind = self.columns_[col]
         tree: _Tree | None = None
-        leaf = self._leaf if leaf is None else leaf
         if x is None or len(y) < 2 * leaf:
             leaves = np.zeros(len(y), dtype=np.int32)
             n_leaves = 1
